@@ -1,0 +1,34 @@
+# Two commands: `make demo` (main job) and `make test` (test suite).
+# Both create .venv if absent, install GSL headers if gsl-config is missing
+# (Corrfunc builds from source), install the package with [dev], then run.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+export JAX_ENABLE_X64 := 1
+
+.PHONY: setup demo test figures benchmarks clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v gsl-config >/dev/null 2>&1 || { \
+	  echo "gsl-config not found: installing libgsl-dev"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y libgsl-dev; }
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip setuptools wheel
+	$(PY) -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m shaminfer.demo --out runs/demo
+
+test: $(STAMP)
+	SHAMINFER_NOTEBOOK_SCALE=small $(PY) -m pytest -q tests
+
+figures: $(STAMP)
+	$(PY) -m shaminfer.figures --out figures
+
+clean:
+	rm -rf $(VENV) runs figures
