@@ -1,5 +1,5 @@
 """Parametric ingredients of the paper: Eqs. 3, 4, A1-A2, B1-B3, C1-C2, E1."""
-from .analytic_smf import DEFAULT_LOGMH_GRID, analytic_smf, default_logmh_grid, kernel_cdf, kernel_pdf, smf_with_scatter
+from .analytic_smf import DEFAULT_LOGMH_GRID, abundance_grid, analytic_smf, default_logmh_grid, kernel_cdf, kernel_pdf, smf_with_scatter
 from .scatter import DEFAULT_SCATTER_PARAMS, SCATTER_BOUNDS, ScatterParams, checked_scatter_dex, scatter_dex
 from .schechter import (
     DEFAULT_SCHECHTER_PARAMS,
@@ -34,7 +34,7 @@ from .triweight import triweight_bin_prob, triweight_cdf, triweight_pdf, triweig
 from .validate import check_params
 
 __all__ = [
-    "DEFAULT_LOGMH_GRID", "analytic_smf", "default_logmh_grid", "kernel_cdf", "kernel_pdf", "smf_with_scatter",
+    "DEFAULT_LOGMH_GRID", "abundance_grid", "analytic_smf", "default_logmh_grid", "kernel_cdf", "kernel_pdf", "smf_with_scatter",
     "DEFAULT_SCATTER_PARAMS", "SCATTER_BOUNDS", "ScatterParams", "checked_scatter_dex", "scatter_dex",
     "DEFAULT_SCHECHTER_PARAMS", "SCHECHTER_BOUNDS", "SchechterParams", "checked_schechter_smf", "schechter_smf",
     "DEFAULT_SHMF_PARAMS", "ShmfParams", "checked_cumulative_shmf", "checked_differential_shmf",

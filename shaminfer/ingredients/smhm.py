@@ -35,15 +35,17 @@ __all__ = [
 SMHM_K = 1.0
 _UNBOUNDED_K = 0.1
 
+# An Eq. C3 fit (loss 4e-3) for the default theta of the SDSS-like SMF with
+# 0.3 dex scatter; the starting point of the phase-1 fits of App. D.2.
 DEFAULT_SMHM_PDICT = dict(
-    logsm_0=10.5,
-    logmh_crit=11.9,
-    lo_x0=11.0,
-    lo_ylo=2.6,
-    lo_yhi=2.0,
-    hi_x0=13.0,
-    hi_ylo=0.45,
-    hi_yhi=0.25,
+    logsm_0=10.025,
+    logmh_crit=11.905,
+    lo_x0=11.947,
+    lo_ylo=4.395,
+    lo_yhi=1.284,
+    hi_x0=12.862,
+    hi_ylo=0.214,
+    hi_yhi=0.355,
 )
 
 SMHM_BOUNDS = dict(

@@ -1,0 +1,182 @@
+"""SHAMNet's training domain (App. D.2).
+
+(log10 phi*, alpha) live in a box aligned with the eigenvectors of the
+posterior covariance of an SDSS-like Schechter SMF (phi* = 0.005,
+alpha = -1.06, 0.1 dex errors on 100 log-spaced points 9 < log10 M* < 12),
+spanning +-5 sigma along each eigenvector, cut to alpha <= -1 so every SMF is
+monotonic; sigma_lo and sigma_hi each lie in [0.1, 0.5]. The posterior is
+sampled with our own NumPyro NUTS (:func:`sdss_posterior`).
+
+Eigen-coordinates ``u = V^T (p - center) / halfwidth`` put the box at
+``[-1, 1]^2``; the network's inputs are these coordinates (App. D.1).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..ingredients.theta import ShamParams
+
+__all__ = [
+    "ShamNetDomain",
+    "SDSS_FIDUCIAL",
+    "domain_coordinates",
+    "in_domain",
+    "check_theta_in_domain",
+    "sample_domain",
+    "sdss_posterior",
+    "make_domain",
+]
+
+SDSS_FIDUCIAL = dict(logphi_star=float(np.log10(0.005)), alpha=-1.06, err_dex=0.1, n_points=100, logsm_lo=9.0, logsm_hi=12.0)
+
+
+class ShamNetDomain(NamedTuple):
+    """Training domain. Arrays so that it can travel inside the network pytree.
+
+    center : (2,) posterior mean of (log10 phi*, alpha)
+    eigvecs : (2, 2) columns are the covariance eigenvectors
+    halfwidth : (2,) 5 sigma along each eigenvector
+    alpha_max : () upper bound on alpha (monotonic SMFs)
+    sigma_range : (2,) bounds for both sigma_lo and sigma_hi [dex]
+    logmpeak_range : (2,) halo masses the network was trained on [log10 Msun/h]
+    """
+
+    center: jnp.ndarray
+    eigvecs: jnp.ndarray
+    halfwidth: jnp.ndarray
+    alpha_max: jnp.ndarray
+    sigma_range: jnp.ndarray
+    logmpeak_range: jnp.ndarray
+
+
+def domain_coordinates(domain: ShamNetDomain, theta: ShamParams):
+    """Eigen-coordinates ``u`` (..., 2) of (log10 phi*, alpha); the box is |u| <= 1."""
+    p = jnp.stack([jnp.asarray(theta.logphi_star), jnp.asarray(theta.alpha)], axis=-1)
+    return ((p - domain.center) @ domain.eigvecs) / domain.halfwidth
+
+
+def in_domain(domain: ShamNetDomain, theta: ShamParams):
+    """Traceable boolean: is ``theta`` inside the training domain?"""
+    u = domain_coordinates(domain, theta)
+    lo, hi = domain.sigma_range[0], domain.sigma_range[1]
+    ok = jnp.all(jnp.abs(u) <= 1.0, axis=-1) & (jnp.asarray(theta.alpha) <= domain.alpha_max)
+    for s in (theta.sigma_lo, theta.sigma_hi):
+        ok = ok & (jnp.asarray(s) >= lo) & (jnp.asarray(s) <= hi)
+    return ok
+
+
+def check_theta_in_domain(domain: ShamNetDomain, theta: ShamParams) -> None:
+    """Raise ``ValueError`` naming what is outside SHAMNet's training domain."""
+    vals = {f: np.asarray(v, dtype=float) for f, v in zip(ShamParams._fields, theta)}
+    for f, v in vals.items():
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"theta.{f}: expected finite values, found {v.tolist()!r}")
+    u = np.asarray(domain_coordinates(domain, theta))
+    lo, hi = (float(x) for x in np.asarray(domain.sigma_range))
+    for name in ("sigma_lo", "sigma_hi"):
+        bad = (vals[name] < lo) | (vals[name] > hi)
+        if np.any(bad):
+            raise ValueError(
+                f"theta.{name}: expected values in SHAMNet's training range [{lo}, {hi}], "
+                f"found {vals[name].tolist()!r} ({int(np.sum(bad))} outside)"
+            )
+    amax = float(domain.alpha_max)
+    bad = vals["alpha"] > amax
+    if np.any(bad):
+        raise ValueError(
+            f"theta.alpha: expected alpha <= {amax} (monotonic SMFs in the training domain), "
+            f"found {vals['alpha'].tolist()!r}"
+        )
+    bad = np.any(np.abs(u) > 1.0, axis=-1)
+    if np.any(bad):
+        c = np.asarray(domain.center)
+        w = np.asarray(domain.halfwidth)
+        raise ValueError(
+            "theta.(logphi_star, alpha): expected a point inside SHAMNet's training box "
+            f"(center {c.round(4).tolist()}, +-{w.round(4).tolist()} along the posterior eigenvectors), "
+            f"found logphi_star={vals['logphi_star'].tolist()!r}, alpha={vals['alpha'].tolist()!r} "
+            f"at eigen-coordinates {u.round(3).tolist()} (|u| must be <= 1; {int(np.sum(bad))} outside)"
+        )
+
+
+def sample_domain(domain: ShamNetDomain, seed: int, n: int, *, latin: bool = True) -> ShamParams:
+    """Draw ``n`` theta inside the domain: a Latin hypercube in (u1, u2, sigma_lo, sigma_hi).
+
+    Points with alpha > alpha_max are discarded and replaced until ``n`` remain.
+    """
+    from scipy.stats import qmc
+
+    rng = np.random.default_rng(seed)
+    out = []
+    count = 0
+    while count < n:
+        m = max(2 * (n - count), 16)
+        if latin:
+            z = qmc.LatinHypercube(d=4, seed=rng).random(m)
+        else:
+            z = rng.random((m, 4))
+        u = 2.0 * z[:, :2] - 1.0
+        p = np.asarray(domain.center) + (u * np.asarray(domain.halfwidth)) @ np.asarray(domain.eigvecs).T
+        lo, hi = (float(x) for x in np.asarray(domain.sigma_range))
+        s = lo + (hi - lo) * z[:, 2:]
+        keep = p[:, 1] <= float(domain.alpha_max)
+        block = np.column_stack([p, s])[keep]
+        out.append(block)
+        count += len(block)
+    arr = np.concatenate(out)[:n]
+    return ShamParams(*(jnp.asarray(arr[:, i]) for i in range(4)))
+
+
+def sdss_posterior(seed: int = 0, *, num_warmup: int = 1000, num_samples: int = 4000, progress_bar: bool = False):
+    """NumPyro NUTS posterior of (log10 phi*, alpha) for the SDSS-like SMF of App. D.2.
+
+    Returns ``(samples (S, 2), mean (2,), cov (2, 2))``.
+    """
+    import numpyro
+    import numpyro.distributions as dist
+    from numpyro.infer import MCMC, NUTS
+
+    from ..ingredients.schechter import SchechterParams, schechter_smf
+
+    f = SDSS_FIDUCIAL
+    x = jnp.linspace(f["logsm_lo"], f["logsm_hi"], f["n_points"])
+    data = jnp.log10(schechter_smf(SchechterParams(f["logphi_star"], f["alpha"]), x))
+
+    def model():
+        logphi = numpyro.sample("logphi_star", dist.Uniform(-4.0, -1.0))
+        alpha = numpyro.sample("alpha", dist.Uniform(-2.0, 0.0))
+        pred = jnp.log10(schechter_smf(SchechterParams(logphi, alpha), x))
+        numpyro.sample("obs", dist.Normal(pred, f["err_dex"]), obs=data)
+
+    mcmc = MCMC(NUTS(model), num_warmup=num_warmup, num_samples=num_samples, progress_bar=progress_bar)
+    mcmc.run(jax.random.PRNGKey(seed))
+    s = mcmc.get_samples()
+    samples = np.column_stack([np.asarray(s["logphi_star"]), np.asarray(s["alpha"])])
+    return samples, samples.mean(axis=0), np.cov(samples.T)
+
+
+def make_domain(
+    mean,
+    cov,
+    *,
+    n_sigma: float = 5.0,
+    alpha_max: float = -1.0,
+    sigma_range=(0.1, 0.5),
+    logmpeak_range=(9.0, 16.5),
+) -> ShamNetDomain:
+    """Domain from a posterior mean and covariance (eigenvectors, +-n_sigma)."""
+    evals, evecs = np.linalg.eigh(np.asarray(cov))
+    # deterministic sign convention: first component of each eigenvector positive
+    evecs = evecs * np.sign(evecs[0:1, :] + 1e-300)
+    return ShamNetDomain(
+        center=jnp.asarray(np.asarray(mean, dtype=float)),
+        eigvecs=jnp.asarray(evecs),
+        halfwidth=jnp.asarray(n_sigma * np.sqrt(evals)),
+        alpha_max=jnp.asarray(float(alpha_max)),
+        sigma_range=jnp.asarray(np.asarray(sigma_range, dtype=float)),
+        logmpeak_range=jnp.asarray(np.asarray(logmpeak_range, dtype=float)),
+    )
