@@ -1,0 +1,135 @@
+"""Our own on-disk schema for :class:`SubhaloCatalog`, as NPZ or HDF5 (writer and loader).
+
+Schema ``shaminfer.SubhaloCatalog``, version 1. The same names are used in
+both containers; optional groups are simply absent.
+
+====================  ==============  =========================================
+name                  dtype / shape   meaning
+====================  ==============  =========================================
+schema                str             ``"shaminfer.SubhaloCatalog"``
+schema_version        int             1
+box_size              float64 ()      periodic box side [Mpc/h]
+redshift              float64 ()      snapshot redshift
+meta_json             str             JSON object with provenance (``meta``)
+pos                   float64 (N, 3)  positions [Mpc/h] in [0, box_size)
+logmpeak              float64 (N,)    log10 Mpeak [Msun/h]
+host_index            int64 (N,)      -1 central, else row of the host (opt.)
+particle_pos          float64 (Np,3)  particle positions [Mpc/h] (optional)
+particle_mass         float64 ()      particle mass [Msun/h] (with the above)
+lensing_rbins         float64 (nR+1,) radial bin edges [Mpc/h] (optional)
+lensing_index         int64 (M,)      rows that have a profile
+lensing_delta_sigma   float64 (M, nR) <Delta Sigma> [h Msun / pc^2]
+lensing_los_axis      int ()          line-of-sight axis
+====================  ==============  =========================================
+
+In NPZ every entry is an array of the archive (strings as numpy unicode
+scalars, loaded with ``allow_pickle=False``). In HDF5 the scalars and strings
+are attributes of the root group and the arrays are datasets at the root.
+Files are written atomically (temporary file + ``os.replace``); the loader
+re-validates everything through the :class:`SubhaloCatalog` constructor.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .cache import atomic_write
+from .catalog import LensingProfiles, SubhaloCatalog
+
+__all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "save_catalog", "load_catalog"]
+
+SCHEMA_NAME = "shaminfer.SubhaloCatalog"
+SCHEMA_VERSION = 1
+_ARRAYS = ("pos", "logmpeak", "host_index", "particle_pos", "lensing_rbins", "lensing_index", "lensing_delta_sigma")
+
+
+def _to_records(cat: SubhaloCatalog) -> dict:
+    rec = dict(schema=SCHEMA_NAME, schema_version=SCHEMA_VERSION, box_size=cat.box_size, redshift=cat.redshift,
+               meta_json=json.dumps({k: (v.item() if isinstance(v, np.generic) else v) for k, v in cat.meta.items()},
+                                    sort_keys=True),
+               pos=cat.pos, logmpeak=cat.logmpeak)
+    if cat.host_index is not None:
+        rec["host_index"] = cat.host_index
+    if cat.particle_pos is not None:
+        rec["particle_pos"] = cat.particle_pos
+        rec["particle_mass"] = cat.particle_mass
+    if cat.lensing is not None:
+        rec.update(lensing_rbins=cat.lensing.rbins, lensing_index=cat.lensing.index,
+                   lensing_delta_sigma=cat.lensing.delta_sigma, lensing_los_axis=cat.lensing.los_axis)
+    return rec
+
+
+def _from_records(rec: dict, source) -> SubhaloCatalog:
+    schema = str(rec.get("schema", ""))
+    if schema != SCHEMA_NAME:
+        raise ValueError(f"{source}: expected a {SCHEMA_NAME!r} file, found schema {schema!r}")
+    version = int(rec["schema_version"])
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"{source}: expected schema_version {SCHEMA_VERSION}, found {version}")
+    missing = [k for k in ("box_size", "redshift", "pos", "logmpeak") if k not in rec]
+    if missing:
+        raise ValueError(f"{source}: missing required entries {missing}; found {sorted(rec)}")
+    lensing = None
+    if "lensing_rbins" in rec:
+        lensing = LensingProfiles(rbins=rec["lensing_rbins"], index=rec["lensing_index"],
+                                  delta_sigma=rec["lensing_delta_sigma"], los_axis=int(rec["lensing_los_axis"]))
+    pmass = rec.get("particle_mass")
+    return SubhaloCatalog(
+        pos=rec["pos"], logmpeak=rec["logmpeak"], box_size=float(rec["box_size"]), redshift=float(rec["redshift"]),
+        host_index=rec.get("host_index"), particle_pos=rec.get("particle_pos"),
+        particle_mass=None if pmass is None else float(pmass), lensing=lensing,
+        meta=json.loads(str(rec.get("meta_json", "{}"))))
+
+
+def _format_of(path: Path, fmt):
+    if fmt is None:
+        suffix = path.suffix.lower()
+        fmt = {".npz": "npz", ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5"}.get(suffix)
+        if fmt is None:
+            raise ValueError(f"path: expected a .npz, .h5 or .hdf5 file name (or pass format=), found {path.name!r}")
+    if fmt not in ("npz", "hdf5"):
+        raise ValueError(f"format: expected 'npz' or 'hdf5', found {fmt!r}")
+    return fmt
+
+
+def save_catalog(catalog: SubhaloCatalog, path: os.PathLike, *, format=None) -> Path:
+    """Write ``catalog`` to ``path`` in the shaminfer schema (atomic); format from the suffix unless given."""
+    path = Path(path)
+    fmt = _format_of(path, format)
+    rec = _to_records(catalog)
+    if fmt == "npz":
+        def write(tmp):
+            np.savez(tmp, **{k: np.asarray(v) for k, v in rec.items()})
+    else:
+        import h5py
+
+        def write(tmp):
+            with h5py.File(tmp, "w") as f:
+                for k, v in rec.items():
+                    if k in _ARRAYS:
+                        f.create_dataset(k, data=np.asarray(v))
+                    else:
+                        f.attrs[k] = v
+    return atomic_write(path, write)
+
+
+def load_catalog(path: os.PathLike, *, format=None) -> SubhaloCatalog:
+    """Read a catalog written by :func:`save_catalog` (NPZ or HDF5) and validate it."""
+    path = Path(path)
+    fmt = _format_of(path, format)
+    if not path.exists():
+        raise FileNotFoundError(f"path: no such catalog file {str(path)!r}")
+    if fmt == "npz":
+        with np.load(path, allow_pickle=False) as f:
+            rec = {k: f[k] for k in f.files}
+    else:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            rec = {k: f[k][()] for k in f.keys()}
+            for k, v in f.attrs.items():
+                rec[k] = v.decode() if isinstance(v, bytes) else v
+    return _from_records(rec, path.name)

@@ -1,0 +1,55 @@
+import numpy as np
+
+from shaminfer.catalogs.density_field import (
+    gaussian_correlation,
+    gaussian_mesh,
+    lognormal_exponent,
+    positions_in_cells,
+    sample_cells,
+)
+
+
+def power(k):
+    return 2e4 * k / (1 + (k / 0.02) ** 2.5)
+
+
+def test_field_variance_matches_theory():
+    kw = dict(n_mesh=48, box_size=100.0, smoothing=3.0)
+    var = np.mean([gaussian_mesh(np.random.default_rng(s), power, **kw).variance for s in range(4)])
+    expect = gaussian_correlation(0.0, power, **kw)[0]
+    assert abs(var / expect - 1) < 0.1
+    # the correlation falls with distance
+    xi = gaussian_correlation([0.0, 5.0, 20.0], power, **kw)
+    assert xi[0] > xi[1] > xi[2]
+
+
+def test_field_two_point_function_matches_theory():
+    kw = dict(n_mesh=48, box_size=100.0, smoothing=3.0)
+    m = gaussian_mesh(np.random.default_rng(5), power, **kw)
+    shift = 4  # cells along each axis: r = 4 * 100/48
+    xi_meas = np.mean([np.mean(m.field * np.roll(m.field, shift, axis=a)) for a in range(3)])
+    xi_th = gaussian_correlation(shift * m.cell_size, power, **kw)[0]
+    assert abs(xi_meas / xi_th - 1) < 0.25
+
+
+def test_lognormal_exponent():
+    np.testing.assert_allclose(lognormal_exponent(1.0, 0.4), 1.0, rtol=1e-14)
+    b = np.array([0.5, 1.5, 3.0])
+    bl = lognormal_exponent(b, 0.4)
+    np.testing.assert_allclose(np.expm1(bl**2 * 0.4), b**2 * np.expm1(0.4), rtol=1e-12)
+    assert np.all(np.diff(bl) > 0)
+
+
+def test_cell_sampling_is_proportional_to_weights():
+    rng = np.random.default_rng(2)
+    m = gaussian_mesh(rng, power, n_mesh=8, box_size=40.0, smoothing=1.0)
+    cells = sample_cells(rng, m, 1.7, 400_000)
+    counts = np.bincount(cells, minlength=m.field.size)
+    w = np.exp(1.7 * m.field.ravel())
+    expect = 400_000 * w / w.sum()
+    chi2 = np.sum((counts - expect) ** 2 / expect)
+    assert chi2 / m.field.size < 1.3
+    pos = positions_in_cells(rng, cells[:1000], m)
+    assert pos.min() >= 0 and pos.max() < 40.0
+    np.testing.assert_array_equal((pos // m.cell_size).astype(int),
+                                  np.stack(np.unravel_index(cells[:1000], (8, 8, 8)), axis=1))
