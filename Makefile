@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export JAX_ENABLE_X64 := 1
 
-.PHONY: setup demo test figures benchmarks clean
+.PHONY: setup demo test figures clean
 
 setup: $(STAMP)
 
@@ -28,7 +28,7 @@ test: $(STAMP)
 	SHAMINFER_NOTEBOOK_SCALE=small $(PY) -m pytest -q tests
 
 figures: $(STAMP)
-	$(PY) -m shaminfer.figures --out figures
+	$(PY) notebooks/execute.py --figures figures --scale full
 
 clean:
 	rm -rf $(VENV) runs figures

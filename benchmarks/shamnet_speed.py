@@ -1,0 +1,42 @@
+"""Wall time of predicting log10 M* for 10^6 halos with SHAMNet (jitted, float64).
+
+Usage: JAX_ENABLE_X64=1 python benchmarks/shamnet_speed.py
+"""
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from shaminfer.ingredients import DEFAULT_SHAM_PARAMS  # noqa: E402
+from shaminfer.shamnet import load_shamnet, net_logsm  # noqa: E402
+
+
+def main(n=1_000_000, repeats=5):
+    net = load_shamnet()
+    logmpeak = jnp.asarray(np.random.default_rng(0).uniform(10.5, 15.0, n))
+    f = jax.jit(lambda th, m: net_logsm(net, th, m))
+    g = jax.jit(jax.grad(lambda th, m: jnp.sum(net_logsm(net, th, m))))
+    f(DEFAULT_SHAM_PARAMS, logmpeak).block_until_ready()
+    jax.block_until_ready(g(DEFAULT_SHAM_PARAMS, logmpeak))
+    t = []
+    for i in range(repeats):
+        th = DEFAULT_SHAM_PARAMS._replace(sigma_lo=0.3 + 0.01 * i)
+        t0 = time.perf_counter()
+        f(th, logmpeak).block_until_ready()
+        t.append(time.perf_counter() - t0)
+    tg = []
+    for i in range(repeats):
+        th = DEFAULT_SHAM_PARAMS._replace(sigma_lo=0.3 + 0.01 * i)
+        t0 = time.perf_counter()
+        jax.block_until_ready(g(th, logmpeak))
+        tg.append(time.perf_counter() - t0)
+    print(f"devices: {jax.devices()}")
+    print(f"shamnet_speed n_halos={n} predict_ms={1e3 * min(t):.1f} predict_grad_ms={1e3 * min(tg):.1f}")
+
+
+if __name__ == "__main__":
+    main()

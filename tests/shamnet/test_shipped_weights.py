@@ -1,0 +1,51 @@
+"""The shipped weights (models/shamnet_default.npz) load and behave across the whole domain."""
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.test_util import check_grads
+
+from shaminfer.ingredients import ShamParams
+from shaminfer.shamnet import default_weights_path, load_kernel, load_shamnet, predict_logsm, sample_domain
+from shaminfer.shamnet.accuracy import min_smhm_slope, smf_accuracy
+
+# held-out draws: a seed that no training step uses (see benchmarks/shamnet_accuracy.py for 1000 theta)
+TEST_SEED = 424242
+
+
+def test_loads_with_card_matching_checksum():
+    net = load_shamnet()
+    card = json.loads(default_weights_path().with_suffix(".json").read_text())
+    with np.load(default_weights_path(), allow_pickle=False) as f:
+        assert str(f["sha256"]) == card["sha256"]
+    assert card["architecture"]["hidden"] == [w.shape[1] for w, _ in net.layers[:-1]]
+    assert "train-shamnet" in card["command"] and "seed" in card
+    assert load_kernel() in ("triweight", "gaussian")
+
+
+def test_finite_on_whole_domain():
+    net = load_shamnet()
+    th = sample_domain(1, 200)
+    m = jnp.linspace(float(net.domain.logmpeak_range[0]), float(net.domain.logmpeak_range[1]), 61)
+    out = jax.vmap(lambda t: predict_logsm(t, m))(th)
+    assert np.all(np.isfinite(np.asarray(out)))
+
+
+def test_accuracy_on_held_out_theta():
+    net = load_shamnet()
+    rep = smf_accuracy(net, sample_domain(TEST_SEED, 50))
+    # benchmark goal on 1000 theta: rms <= 0.005, max <= 0.03 (see benchmarks/RESULTS.md for what is reached)
+    assert rep.rms_dex < 0.02 and rep.max_abs_dex < 0.1, (rep.rms_dex, rep.max_abs_dex)
+
+
+def test_monotonic_in_mpeak_everywhere_sampled():
+    net = load_shamnet()
+    slopes = min_smhm_slope(net, sample_domain(TEST_SEED + 1, 100))
+    assert np.all(slopes > 0.0), slopes.min()
+
+
+def test_gradients_match_finite_differences():
+    th = sample_domain(TEST_SEED + 2, 1)
+    f = lambda a, b, c, d, m: predict_logsm(ShamParams(a, b, c, d), m)
+    check_grads(f, tuple(float(v[0]) for v in th) + (12.7,), order=1, modes=["fwd", "rev"], eps=1e-6)
