@@ -1,0 +1,204 @@
+"""Exact, differentiable SHAM predictions of the SMF, w_p and Delta Sigma from a catalog (Sec. 4).
+
+``make_predictor(catalog, config)`` returns ``predictor(theta) -> Predictions``,
+a pure JAX path
+
+    theta -> SHAMNet log10 M* and scatter per subhalo (Eqs. 4-5)
+          -> triweight bin / sample weights (Eq. 6, App. E)
+          -> SMF (Eq. 7), Delta Sigma (Eq. 11), w_p (Eqs. 13-17)
+
+with no Monte Carlo noise and exact derivatives in theta (Eqs. 8, 12, 18-20):
+``jax.jit``, ``jax.grad``, ``jax.jacfwd`` and ``jax.vmap`` over theta all
+work. Catalog arrays are captured as constants (positions are never traced);
+pair counts run in a ``pure_callback`` (:mod:`shaminfer.stats.clustering`).
+
+Shell checks: the configuration is validated once, in :func:`make_predictor`.
+When the predictor is called with a concrete theta (not under ``jit``,
+``grad`` or ``vmap``) it also checks theta (finite, and inside SHAMNet's
+training domain when SHAMNet is the SMHM), that every sample has at least two
+effective objects for w_p, and that at most ``max_missing_profile_weight`` of
+each sample's weight sits on subhalos without a lensing profile. Traced
+calls skip these checks: run one concrete call (or :func:`predict`) at the
+starting point of an analysis.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Callable, NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..ingredients.validate import is_traced
+from .clustering import PAIR_ENGINES, make_pair_counter, random_pair_counts, wp_from_pair_counts
+from .config import StatsConfig, check_config, ds_bin_edges
+from .lensing import MAX_MISSING_PROFILE_WEIGHT, delta_sigma_from_weights, merge_annuli, missing_profile_fraction
+from .smf import smf_from_weights
+from .weights import galaxy_logsm_pdf_params, sample_weights, smf_bin_weights
+
+__all__ = ["Predictions", "make_predictor", "predict", "resolve_smhm"]
+
+
+class Predictions(NamedTuple):
+    """Predicted statistics; a field is empty when the configuration asks for none.
+
+    smf : array (nsmf,)
+        Stellar mass function [dex^-1 (Mpc/h)^-3] (Eq. 7).
+    wp : array (nsample, nrp)
+        Projected correlation function [Mpc/h] of each sample (Eqs. 13-17).
+    delta_sigma : array (nsample, nR)
+        Stacked excess surface density [h Msun / pc^2] of each sample (Eq. 11).
+    """
+
+    smf: jnp.ndarray
+    wp: jnp.ndarray
+    delta_sigma: jnp.ndarray
+
+
+def resolve_smhm(*, net=None, smhm=None):
+    """The SMHM callable ``(theta, logmpeak) -> log10 M*`` and the SHAMNet it uses (or None).
+
+    ``smhm`` wins when given; otherwise SHAMNet's ``predict_logsm`` with ``net``
+    (``None``: the shipped weights, loaded once here).
+    """
+    if smhm is not None:
+        if not callable(smhm):
+            raise ValueError(f"smhm: expected a callable (theta, logmpeak) -> log10 M*, found {type(smhm).__name__}")
+        return smhm, None
+    from ..shamnet import load_shamnet, predict_logsm
+
+    net = load_shamnet() if net is None else net
+    return functools.partial(predict_logsm, net=net), net
+
+
+def _check_theta(theta, net) -> None:
+    for name, value in zip(getattr(theta, "_fields", [f"[{i}]" for i in range(len(theta))]), theta):
+        arr = np.asarray(value, dtype=np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"theta.{name}: expected finite values, found {arr.tolist()!r}")
+    if net is not None:
+        from ..shamnet import check_theta_in_domain
+
+        check_theta_in_domain(theta, net=net)
+
+
+def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine: str = "exact", nthreads=None,
+                   max_missing_profile_weight: float = MAX_MISSING_PROFILE_WEIGHT) -> Callable:
+    """Build ``predictor(theta) -> Predictions`` for ``catalog`` and ``config``.
+
+    Parameters
+    ----------
+    catalog : SubhaloCatalog
+        Positions, log10 Mpeak and (for Delta Sigma) lensing profiles.
+    config : StatsConfig
+        Validated here against ``catalog`` (:func:`shaminfer.stats.config.check_config`).
+    net : ShamNet or None, keyword-only
+        SHAMNet weights for the median SMHM (None: the shipped default).
+    smhm : callable or None, keyword-only
+        ``(theta, logmpeak) -> log10 M*`` replacing SHAMNet (e.g. a stand-in in tests).
+    engine : {"exact", "corrfunc"}, keyword-only
+        Pair counter: "exact" (numba, differentiable) or "corrfunc" (values only).
+    nthreads : int or None, keyword-only
+        Threads of the pair counter (None: numba's setting).
+    max_missing_profile_weight : float, keyword-only
+        Largest fraction of a sample's weight allowed on subhalos without a
+        profile (checked on concrete calls).
+
+    Returns
+    -------
+    callable
+        ``predictor(theta: ShamParams) -> Predictions``; pure in theta.
+    """
+    check_config(config, catalog)
+    if engine not in PAIR_ENGINES:
+        raise ValueError(f"engine: expected one of {PAIR_ENGINES}, found {engine!r}")
+    if not 0.0 <= float(max_missing_profile_weight) < 1.0:
+        raise ValueError(f"max_missing_profile_weight: expected a fraction in [0, 1), found "
+                         f"{max_missing_profile_weight!r}")
+    smhm_fn, net_used = resolve_smhm(net=net, smhm=smhm)
+
+    box = float(catalog.box_size)
+    volume = box**3
+    n = int(np.shape(catalog.logmpeak)[0])
+    logmpeak = jnp.asarray(np.asarray(catalog.logmpeak, dtype=np.float64))
+    samples = tuple(config.samples)
+    nsample = len(samples)
+    smf_edges = np.asarray(config.smf_edges, dtype=np.float64)
+    rp_edges = np.asarray(config.rp_edges, dtype=np.float64)
+    nrp = max(rp_edges.size - 1, 0)
+    pi_max = float(config.pi_max)
+
+    dd_fn = None
+    if nrp and nsample:
+        dd_fn = make_pair_counter(catalog.pos, box_size=box, rp_edges=rp_edges, pi_max=pi_max,
+                                  los_axis=config.los_axis, engine=engine, nthreads=nthreads)
+
+    ds_edges = ds_bin_edges(config, catalog)
+    n_r = max(ds_edges.size - 1, 0)
+    profiles = profile_index = has_profile = None
+    if n_r and nsample:
+        lensing = catalog.lensing
+        profiles = jnp.asarray(merge_annuli(lensing.delta_sigma, lensing.rbins, ds_edges))
+        profile_index = np.asarray(lensing.index, dtype=np.int64)
+        has_profile = np.zeros(n, dtype=bool)
+        has_profile[profile_index] = True
+    max_missing = float(max_missing_profile_weight)
+
+    def _shell_checks(weights):
+        w = np.asarray(weights, dtype=np.float64)
+        if dd_fn is not None:
+            s1 = w.sum(axis=-1)
+            pairs = s1 * s1 - (w * w).sum(axis=-1)
+            bad = ~(pairs > 0)
+            if bad.any():
+                raise ValueError(
+                    f"config.samples: expected every w_p sample to hold more than one effective galaxy, found "
+                    f"{int(bad.sum())} sample(s) with (sum w)^2 - sum w^2 <= 0: "
+                    f"{[samples[i] for i in np.flatnonzero(bad)]}"
+                )
+        if profiles is not None:
+            frac = missing_profile_fraction(w, has_profile)
+            bad = frac > max_missing
+            if bad.any():
+                raise ValueError(
+                    f"config.samples: expected at most {max_missing:g} of each Delta Sigma sample's weight on "
+                    f"subhalos without a lensing profile, found {int(bad.sum())} sample(s) above it "
+                    f"(fractions {np.round(frac[bad], 4).tolist()} for {[samples[i] for i in np.flatnonzero(bad)]}); "
+                    "raise the sample's stellar mass, give more subhalos profiles, or pass ds_rbins=()"
+                )
+
+    def predictor(theta) -> Predictions:
+        concrete = not is_traced(theta)
+        if concrete:
+            _check_theta(theta, net_used)
+        mu, sigma = galaxy_logsm_pdf_params(theta, logmpeak, smhm=smhm_fn)
+        dtype = jnp.result_type(mu, sigma)
+        if smf_edges.size:
+            smf = smf_from_weights(smf_bin_weights(mu, sigma, smf_edges), smf_edges, volume)
+        else:
+            smf = jnp.zeros((0,), dtype)
+        weights = sample_weights(mu, sigma, samples)
+        if concrete and nsample:
+            _shell_checks(weights)
+        if dd_fn is not None:
+            rows = []
+            for k in range(nsample):
+                rr = random_pair_counts(weights[k], rp_edges=rp_edges, pi_max=pi_max, box_size=box)
+                rows.append(wp_from_pair_counts(dd_fn(weights[k]), rr, pi_max))
+            wp = jnp.stack(rows)
+        else:
+            wp = jnp.zeros((nsample, nrp), dtype)
+        if profiles is not None:
+            ds = delta_sigma_from_weights(weights[:, profile_index], profiles)
+        else:
+            ds = jnp.zeros((nsample, n_r), dtype)
+        return Predictions(smf=smf, wp=wp, delta_sigma=ds)
+
+    return predictor
+
+
+def predict(theta, catalog, config: StatsConfig, *, net=None, smhm=None, engine: str = "exact", nthreads=None,
+            max_missing_profile_weight: float = MAX_MISSING_PROFILE_WEIGHT) -> Predictions:
+    """One prediction: ``make_predictor(catalog, config, ...)(theta)``. Build the predictor once for many thetas."""
+    return make_predictor(catalog, config, net=net, smhm=smhm, engine=engine, nthreads=nthreads,
+                          max_missing_profile_weight=max_missing_profile_weight)(theta)

@@ -1,0 +1,34 @@
+"""The stellar mass function from per-subhalo bin weights (Eqs. 6-8).
+
+``phi_i = sum_a w_ia / (V dlog10M*_i)`` with ``w_ia`` the probability that
+the galaxy of subhalo ``a`` lies in bin ``i`` (Eq. 6) and ``V`` the box
+volume: an exact (noise-free) expectation of the Monte Carlo histogram of
+Sec. 4.1, whose gradient in theta is the sum of the weight gradients (Eq. 8).
+"""
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["smf_from_weights"]
+
+
+def smf_from_weights(weights, edges, volume):
+    """Stellar mass function, Eq. 7.
+
+    Parameters
+    ----------
+    weights : array (nsmf, N)
+        Bin probabilities (:func:`shaminfer.stats.weights.smf_bin_weights`).
+    edges : sequence (nsmf + 1,)
+        log10 M* [Msun] bin edges.
+    volume : float
+        Box volume [(Mpc/h)^3].
+
+    Returns
+    -------
+    array (nsmf,)
+        phi [dex^-1 (Mpc/h)^-3].
+    """
+    width = np.diff(np.asarray(edges, dtype=np.float64))
+    return jnp.sum(weights, axis=-1) / (jnp.asarray(width) * float(volume))
