@@ -11,6 +11,7 @@ bin weights -> **summary statistics** -> likelihood terms.
 * :mod:`~shaminfer.stats.clustering` -- w_p (Eqs. 13-20) through ``pure_callback`` + ``custom_jvp``.
 * :mod:`~shaminfer.stats.predict` -- :func:`make_predictor`, :func:`predict`, :class:`Predictions`.
 * :mod:`~shaminfer.stats.montecarlo` -- the conventional Monte Carlo SHAM of Sec. 4.1.
+* :mod:`~shaminfer.stats.tabulated` -- the tabulated engine (``engine="tabulated"``): Mpeak-node tables, pure JAX.
 """
 from .clustering import (
     PAIR_ENGINES,
@@ -42,7 +43,8 @@ from .montecarlo import (
     montecarlo_realizations,
 )
 from .paircount import DEFAULT_REACH, PairSums, corrfunc_pair_counts, neighbour_sums, pair_counts
-from .predict import Predictions, make_predictor, predict, resolve_smhm
+from .predict import ENGINES, Predictions, make_predictor, predict, resolve_smhm
+from .tabulated import NodeGrid, Tables, load_or_build_tables, make_tabulated_predictor, node_grid
 from .smf import smf_from_weights
 from .weights import galaxy_logsm_pdf_params, sample_weights, smf_bin_weights
 
@@ -55,7 +57,8 @@ __all__ = [
     "MC_KERNELS", "draw_logsm", "kernel_variates", "montecarlo_from_logsm", "montecarlo_gradient",
     "montecarlo_predict", "montecarlo_realizations",
     "DEFAULT_REACH", "PairSums", "corrfunc_pair_counts", "neighbour_sums", "pair_counts",
-    "Predictions", "make_predictor", "predict", "resolve_smhm",
+    "ENGINES", "Predictions", "make_predictor", "predict", "resolve_smhm",
+    "NodeGrid", "Tables", "load_or_build_tables", "make_tabulated_predictor", "node_grid",
     "smf_from_weights",
     "galaxy_logsm_pdf_params", "sample_weights", "smf_bin_weights",
 ]

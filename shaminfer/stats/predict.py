@@ -36,7 +36,7 @@ from .lensing import MAX_MISSING_PROFILE_WEIGHT, delta_sigma_from_weights, merge
 from .smf import smf_from_weights
 from .weights import galaxy_logsm_pdf_params, sample_weights, smf_bin_weights
 
-__all__ = ["Predictions", "make_predictor", "predict", "resolve_smhm"]
+__all__ = ["ENGINES", "Predictions", "make_predictor", "predict", "resolve_smhm"]
 
 
 class Predictions(NamedTuple):
@@ -82,8 +82,11 @@ def _check_theta(theta, net) -> None:
         check_theta_in_domain(theta, net=net)
 
 
+ENGINES = PAIR_ENGINES + ("tabulated",)
+
+
 def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine: str = "exact", nthreads=None,
-                   max_missing_profile_weight: float = MAX_MISSING_PROFILE_WEIGHT) -> Callable:
+                   max_missing_profile_weight: float = MAX_MISSING_PROFILE_WEIGHT, **tabulated_options) -> Callable:
     """Build ``predictor(theta) -> Predictions`` for ``catalog`` and ``config``.
 
     Parameters
@@ -96,8 +99,13 @@ def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine:
         SHAMNet weights for the median SMHM (None: the shipped default).
     smhm : callable or None, keyword-only
         ``(theta, logmpeak) -> log10 M*`` replacing SHAMNet (e.g. a stand-in in tests).
-    engine : {"exact", "corrfunc"}, keyword-only
-        Pair counter: "exact" (numba, differentiable) or "corrfunc" (values only).
+    engine : {"exact", "corrfunc", "tabulated"}, keyword-only
+        "exact": numba pair counts in a ``pure_callback`` with exact gradients;
+        "corrfunc": Corrfunc pair counts (values only); "tabulated": the
+        Mpeak-node tables of :mod:`shaminfer.stats.tabulated` (pure JAX,
+        about a millisecond per value + gradient, interpolation error
+        documented there). Extra keyword options go to
+        :func:`~shaminfer.stats.tabulated.make_tabulated_predictor`.
     nthreads : int or None, keyword-only
         Threads of the pair counter (None: numba's setting).
     max_missing_profile_weight : float, keyword-only
@@ -109,9 +117,16 @@ def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine:
     callable
         ``predictor(theta: ShamParams) -> Predictions``; pure in theta.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine: expected one of {ENGINES}, found {engine!r}")
+    if engine == "tabulated":
+        from .tabulated import make_tabulated_predictor  # lazy: tabulated imports this module
+
+        return make_tabulated_predictor(catalog, config, net=net, smhm=smhm, nthreads=nthreads,
+                                        max_missing_profile_weight=max_missing_profile_weight, **tabulated_options)
+    if tabulated_options:
+        raise ValueError(f"{sorted(tabulated_options)}: options of engine='tabulated' only, found engine={engine!r}")
     check_config(config, catalog)
-    if engine not in PAIR_ENGINES:
-        raise ValueError(f"engine: expected one of {PAIR_ENGINES}, found {engine!r}")
     if not 0.0 <= float(max_missing_profile_weight) < 1.0:
         raise ValueError(f"max_missing_profile_weight: expected a fraction in [0, 1), found "
                          f"{max_missing_profile_weight!r}")
@@ -198,7 +213,7 @@ def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine:
 
 
 def predict(theta, catalog, config: StatsConfig, *, net=None, smhm=None, engine: str = "exact", nthreads=None,
-            max_missing_profile_weight: float = MAX_MISSING_PROFILE_WEIGHT) -> Predictions:
+            max_missing_profile_weight: float = MAX_MISSING_PROFILE_WEIGHT, **tabulated_options) -> Predictions:
     """One prediction: ``make_predictor(catalog, config, ...)(theta)``. Build the predictor once for many thetas."""
     return make_predictor(catalog, config, net=net, smhm=smhm, engine=engine, nthreads=nthreads,
-                          max_missing_profile_weight=max_missing_profile_weight)(theta)
+                          max_missing_profile_weight=max_missing_profile_weight, **tabulated_options)(theta)
