@@ -18,6 +18,13 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed for the domain posterior, fits and batches")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--max-steps", type=int, default=None, help="phase-2 step cap (default: the shipped configuration)")
+    p.add_argument("--lr", type=float, default=None, help="phase-2 initial Adam step size (default: the shipped configuration)")
+    p.add_argument("--init", default=None, help="warm start: continue phase 2 from these weights (skips phase 1 and the supervised stage)")
+    p.add_argument("--patience", type=int, default=None, help="phase-2 early stopping: validation checks without improvement")
+    p.add_argument("--mono-weight", type=float, default=None, help="weight of the SMHM slope hinge (default: the shipped configuration)")
+    p.add_argument("--mono-min-slope", type=float, default=None, help="slope below which the hinge acts (default: the shipped configuration)")
+    p.add_argument("--sup-steps", type=int, default=None, help="steps of the supervised stage on exact SMHMs (default 0: off)")
+    p.add_argument("--require-monotonic", action="store_true", help="phase 2 keeps only weights monotonic on 256 held-out theta")
     p.add_argument("--quick", action="store_true", help="tiny configuration for smoke tests (not accurate)")
     p.set_defaults(func=run_train)
     return p
@@ -32,14 +39,32 @@ def run_train(args) -> int:
     cfg = DEFAULT_TRAIN_CONFIG
     if args.quick:
         cfg = TrainConfig(
-            posterior_warmup=100, posterior_samples=300, n_fit_theta=12, fit_center_steps=200, fit_steps=50,
-            init_steps=100, max_steps=40, val_every=20, n_val=8, n_accuracy=20,
+            posterior_warmup=100, posterior_samples=300, n_fit_theta=12, fit_center_steps=200, fit_steps=50, fit_loss_max=10.0,
+            init_steps=100, n_sup_theta=8, sup_iter=5, sup_steps=20, max_steps=40, val_every=20, n_val=8, n_accuracy=20,
         )
     if args.max_steps is not None:
         if args.max_steps < 1:
             print(f"error: --max-steps: expected a positive integer, found {args.max_steps}", file=sys.stderr)
             return 2
         cfg = cfg._replace(max_steps=args.max_steps)
+    if args.lr is not None:
+        if not args.lr > 0:
+            print(f"error: --lr: expected a positive step size, found {args.lr}", file=sys.stderr)
+            return 2
+        cfg = cfg._replace(lr=args.lr)
+    if args.mono_weight is not None:
+        cfg = cfg._replace(mono_weight=args.mono_weight)
+    if args.mono_min_slope is not None:
+        cfg = cfg._replace(mono_min_slope=args.mono_min_slope)
+    if args.sup_steps is not None:
+        cfg = cfg._replace(sup_steps=args.sup_steps)
+    if args.require_monotonic:
+        cfg = cfg._replace(require_monotonic=True)
+    if args.patience is not None:
+        cfg = cfg._replace(patience=args.patience)
+    if args.init is not None and not os.path.exists(args.init):
+        print(f"error: --init: expected an existing weights file, found {args.init!r}", file=sys.stderr)
+        return 2
     command = "shaminfer " + " ".join(sys.argv[1:]) if os.path.basename(sys.argv[0]) == "shaminfer" else None
-    train_shamnet(args.seed, args.out, cfg=cfg, command=command)
+    train_shamnet(args.seed, args.out, cfg=cfg, command=command, init=args.init)
     return 0

@@ -30,6 +30,7 @@ __all__ = [
     "net_smf_loss",
     "net_smhm_regression_loss",
     "net_smf_residuals",
+    "smhm_slope_penalty",
 ]
 
 LOSS_LOGSM = jnp.linspace(9.0, 12.0, 100)
@@ -82,3 +83,13 @@ def net_smhm_regression_loss(net: ShamNet, theta: ShamParams, target_logsm, *, l
     """Eq. D3: mean squared difference between SHAMNet and the fitted three-roll SMHMs (B, G)."""
     pred = jax.vmap(lambda th: net_logsm(net, th, logmh_grid))(theta)
     return jnp.mean((pred - target_logsm) ** 2)
+
+
+def smhm_slope_penalty(logsm_grid, logmh_grid, *, min_slope=0.01):
+    """Hinge penalty on shallow or negative SMHM slopes (not in the paper; guards monotonicity).
+
+    ``mean(relu(min_slope - d mu / d m)^2)`` over the finite-difference slopes of
+    ``logsm_grid`` (..., G) on the halo nodes ``logmh_grid`` (G,).
+    """
+    slope = jnp.diff(logsm_grid, axis=-1) / jnp.diff(logmh_grid)
+    return jnp.mean(jax.nn.relu(min_slope - slope) ** 2)
