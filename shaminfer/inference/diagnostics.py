@@ -1,0 +1,72 @@
+"""Convergence diagnostics and truth coverage of a fit (ArviZ under the hood).
+
+:func:`convergence` reduces ``az.summary`` over theta to the numbers a user
+checks first -- the largest rank-normalized split R-hat, the smallest bulk
+and tail ESS, the number of divergent transitions -- and
+:func:`truth_coverage` says whether each true parameter lies in the central
+``prob`` posterior interval (for mocks).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .inference_data import import_arviz
+from .priors import THETA_NAMES
+
+__all__ = ["Convergence", "theta_summary", "convergence", "truth_coverage", "format_convergence"]
+
+
+class Convergence(NamedTuple):
+    """Headline diagnostics over the four theta parameters."""
+
+    rhat_max: float
+    ess_bulk_min: float
+    ess_tail_min: float
+    divergences: int
+    num_chains: int
+    num_draws: int
+
+
+def theta_summary(idata, *, hdi_prob: float = 0.94):
+    """``az.summary`` of the theta parameters (a pandas DataFrame)."""
+    az = import_arviz()
+    return az.summary(idata, var_names=list(THETA_NAMES), hdi_prob=hdi_prob)
+
+
+def convergence(idata) -> Convergence:
+    """R-hat, ESS and divergences of ``idata`` (unrounded, unlike ``az.summary``'s table)."""
+    az = import_arviz()
+    names = list(THETA_NAMES)
+    rhat = az.rhat(idata, var_names=names)
+    bulk = az.ess(idata, var_names=names, method="bulk")
+    tail = az.ess(idata, var_names=names, method="tail")
+    post = idata.posterior
+    div = int(np.asarray(idata.sample_stats["diverging"]).sum())
+    return Convergence(
+        float(max(float(rhat[k]) for k in names)),
+        float(min(float(bulk[k]) for k in names)),
+        float(min(float(tail[k]) for k in names)),
+        div,
+        int(post.sizes["chain"]),
+        int(post.sizes["draw"]),
+    )
+
+
+def truth_coverage(idata, theta_true, *, prob: float = 0.95) -> dict[str, bool]:
+    """Whether each true parameter lies in the central ``prob`` interval of its marginal."""
+    lo_q, hi_q = 0.5 * (1 - prob), 0.5 * (1 + prob)
+    out = {}
+    for name, truth in zip(THETA_NAMES, theta_true):
+        draws = np.asarray(idata.posterior[name]).ravel()
+        lo, hi = np.quantile(draws, [lo_q, hi_q])
+        out[name] = bool(lo <= float(truth) <= hi)
+    return out
+
+
+def format_convergence(conv: Convergence) -> str:
+    """One human-readable line with the headline diagnostics."""
+    return (f"R-hat max {conv.rhat_max:.4f}, ESS bulk min {conv.ess_bulk_min:.0f}, "
+            f"ESS tail min {conv.ess_tail_min:.0f}, divergences {conv.divergences} "
+            f"({conv.num_chains} chains x {conv.num_draws} draws)")

@@ -1,0 +1,154 @@
+"""NumPyro NUTS, driven chunk by chunk through its pure kernel.
+
+``numpyro.infer.NUTS`` is used through its kernel interface: ``init`` (once
+per chain, from :func:`.sampling.initial_points`) and ``sample``, a
+pure map ``HMCState -> HMCState`` that adapts the step size and mass matrix
+(Stan's windowed schedule) while ``state.i < num_warmup``. Warmup is one
+jitted ``lax.scan`` of ``num_warmup`` kernel steps per chain, and each chunk
+another, so every chunk reuses one compiled function and the state between
+chunks is an ordinary pytree that can be checkpointed. (NumPyro's ``MCMC``
+driver is this same loop; driving the kernel directly avoids its
+recompilation of every ``run`` call, which dominates short chunks.)
+"""
+from __future__ import annotations
+
+import functools
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from numpyro.infer import NUTS
+from numpyro.infer.initialization import init_to_uniform
+from tqdm.auto import tqdm
+
+from .model import UNIT_SITE, ShamModel
+from .sampling import ChunkDraws, SamplerSettings, initial_points, tree_depth_from_steps
+
+__all__ = ["NumpyroNUTS"]
+
+
+class NumpyroNUTS:
+    """Chunked NumPyro NUTS for a :class:`ShamModel` (see :class:`.sampling.ChunkedSampler`).
+
+    The state is NumPyro's :class:`~numpyro.infer.hmc.HMCState` with a leading
+    chain axis on every leaf.
+    """
+
+    name = "numpyro"
+
+    def __init__(self, model: ShamModel, settings: SamplerSettings, log=None):
+        self.model = model
+        self.settings = settings
+        self.log = log
+        self.kernel = None
+        self._initialized = False
+
+    def _make_kernel(self, inverse_mass_matrix=None):
+        s = self.settings
+        if inverse_mass_matrix is not None and not s.dense_mass:
+            inverse_mass_matrix = np.diag(inverse_mass_matrix)
+        self.kernel = NUTS(
+            self.model,
+            target_accept_prob=s.target_accept,
+            max_tree_depth=s.max_tree_depth,
+            dense_mass=s.dense_mass,
+            init_strategy=init_to_uniform,
+            inverse_mass_matrix=None if inverse_mass_matrix is None else jnp.asarray(inverse_mass_matrix),
+        )
+
+    def _init(self, key, positions=None):
+        if self.kernel is None:
+            self._make_kernel()
+        keys = jax.random.split(key, self.settings.num_chains)
+        positions = positions or [None] * len(keys)
+        states = [
+            self.kernel.init(k, self.settings.num_warmup, pos, model_args=(), model_kwargs={})
+            for k, pos in zip(keys, positions)
+        ]
+        state = jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+        if not self._initialized:
+            kernel = self.kernel
+            self._warmup = jax.jit(functools.partial(_run_steps, kernel, self.settings.num_warmup, False))
+            self._chunk = jax.jit(functools.partial(_run_steps, kernel), static_argnums=(0, 1))
+            post = kernel.postprocess_fn((), {})
+            self._to_unit = jax.jit(jax.vmap(lambda z: post(z)[UNIT_SITE]))
+            self._initialized = True
+        return state
+
+    def _bar(self, total: int, desc: str):
+        return tqdm(total=total, desc=desc, disable=not self.settings.progress_bar, file=sys.stderr,
+                    leave=False, dynamic_ncols=True)
+
+    def warmup(self, key):
+        k_start, k_init, k_run = jax.random.split(key, 3)
+        start = initial_points(self.model, self.settings, k_start, log=self.log)
+        self._make_kernel(start.inverse_mass_matrix)
+        state = self._init(k_init, start.positions)
+        keys = jax.random.split(k_run, self.settings.num_chains)
+        chains = []
+        with self._bar(self.settings.num_chains, f"numpyro warmup ({self.settings.num_warmup} steps/chain)") as bar:
+            for c in range(self.settings.num_chains):
+                chain_state = jax.tree.map(lambda x: x[c], state)._replace(rng_key=keys[c])
+                last, _ = self._warmup(chain_state)
+                chains.append(last)
+                bar.update(1)
+        return jax.tree.map(lambda *xs: jnp.stack(xs), *chains)
+
+    def sample(self, state, key, n: int):
+        n = int(n)
+        keys = jax.random.split(key, self.settings.num_chains)
+        new_states, units, stats = [], [], []
+        with self._bar(self.settings.num_chains * n, "numpyro sample") as bar:
+            for c in range(self.settings.num_chains):
+                chain_state = jax.tree.map(lambda x: x[c], state)._replace(rng_key=keys[c])
+                last, rec = self._chunk(n, True, chain_state)
+                new_states.append(last)
+                units.append(np.asarray(self._to_unit(rec.pop("z"))))
+                rec = {k: np.asarray(v) for k, v in rec.items()}
+                stats.append({
+                    "lp": -rec["potential_energy"],
+                    "diverging": rec["diverging"].astype(bool),
+                    "step_size": rec["step_size"],
+                    "tree_depth": tree_depth_from_steps(rec["num_steps"]),
+                    "n_steps": rec["num_steps"].astype(np.int64),
+                    "acceptance_rate": rec["accept_prob"],
+                    "energy": rec["energy"],
+                })
+                bar.update(n)
+        state = jax.tree.map(lambda *xs: jnp.stack(xs), *new_states)
+        stacked = {k: np.stack([s[k] for s in stats]) for k in stats[0]}
+        return state, ChunkDraws(np.stack(units), stacked)
+
+    def state_to_arrays(self, state) -> dict:
+        leaves = jax.tree_util.tree_leaves(state)
+        out = {f"leaf_{i:03d}": np.asarray(x) for i, x in enumerate(leaves)}
+        out["n_leaves"] = np.asarray(len(leaves))
+        return out
+
+    def state_from_arrays(self, arrays: dict):
+        template = self._init(jax.random.PRNGKey(0))
+        leaves, treedef = jax.tree_util.tree_flatten(template)
+        n = int(arrays.get("n_leaves", -1))
+        shapes_ok = n == len(leaves) and all(
+            np.shape(arrays.get(f"leaf_{i:03d}")) == np.shape(x) for i, x in enumerate(leaves))
+        if not shapes_ok:
+            raise ValueError(
+                f"checkpoint: expected a NumPyro NUTS state of {len(leaves)} arrays matching this "
+                f"configuration, found {n} (written by another backend or NumPyro version?)"
+            )
+        return jax.tree_util.tree_unflatten(treedef, [jnp.asarray(arrays[f"leaf_{i:03d}"]) for i in range(n)])
+
+
+def _run_steps(kernel, n, record, state):
+    """``n`` kernel steps from ``state`` (one chain); with ``record``, per-step diagnostics too."""
+
+    def body(s, _):
+        new = kernel.sample(s, (), {})
+        if not record:
+            return new, None
+        return new, dict(z=new.z, potential_energy=new.potential_energy, energy=new.energy,
+                         num_steps=new.num_steps, accept_prob=new.accept_prob, diverging=new.diverging,
+                         step_size=new.adapt_state.step_size)
+
+    return jax.lax.scan(body, state, None, length=n)
