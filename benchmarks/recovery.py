@@ -45,10 +45,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("runs/recovery"), help="run directory (default runs/recovery)")
     p.add_argument("--size", choices=("full", "small"), default="full")
-    p.add_argument("--engine", default="exact", help="forward-model engine of the fit")
+    p.add_argument("--engine", default="tabulated", help="forward-model engine of the fit (the demo default)")
     p.add_argument("--backend", choices=("numpyro", "blackjax"), default="numpyro")
     p.add_argument("--shamnet", default="", help="SHAMNet weights (default: the shipped ones)")
-    p.add_argument("--num-samples", type=int, default=500, help="draws per chain (default 500)")
+    p.add_argument("--num-samples", type=int, default=600, help="draws per chain (default 600, as the demo)")
     args = p.parse_args(argv)
 
     out = args.out.resolve()

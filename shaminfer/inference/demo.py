@@ -60,7 +60,7 @@ class DemoSize(NamedTuple):
 
 DEMO_SIZES = {
     "full": DemoSize(box_size=40.0, rp_hi=8.0, pi_max=8.0, n_rp=6, jackknife_n_side=3, diag_regularization=0.1,
-                     num_chains=4, num_warmup=150, num_samples=250, chunk_size=50),
+                     num_chains=4, num_warmup=400, num_samples=600, chunk_size=150),
     "small": DemoSize(box_size=25.0, rp_hi=5.0, pi_max=5.0, n_rp=3, jackknife_n_side=3, diag_regularization=0.1,
                       num_chains=2, num_warmup=30, num_samples=30, chunk_size=15),
 }
