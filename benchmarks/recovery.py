@@ -3,10 +3,9 @@
 Runs what ``make demo`` runs for its full fit -- the mock of
 :func:`shaminfer.inference.demo.demo_configs` (noise-free, at
 ``DEMO_THETA_TRUE``, regularized jackknife covariance) and the SMF + w_p +
-Delta Sigma fit with the preset's sampler settings, except that it keeps
-``--num-samples`` draws per chain (default 500; the demo keeps 250, which
-gives a bulk ESS of ~350, short of the goal) -- in its own run directory,
-from scratch, and reports the headline diagnostics:
+Delta Sigma fit with the preset's engine and sampler settings (``--engine``
+and ``--num-samples`` override them) -- in its own run directory, from
+scratch, and reports the headline diagnostics:
 
 * ``rhat_max``: largest rank-normalized split R-hat over the 4 theta components;
 * ``ess_bulk_min``: smallest bulk ESS;
@@ -19,8 +18,8 @@ Goal: rhat_max <= 1.01, ess_bulk_min >= 400, truth_in_95 = 4/4, divergences = 0.
 
 Run::
 
-    JAX_ENABLE_X64=1 NUMBA_NUM_THREADS=2 .venv/bin/python benchmarks/recovery.py [--out DIR] [--engine exact]
-        [--num-samples 500] [--shamnet WEIGHTS]
+    JAX_ENABLE_X64=1 NUMBA_NUM_THREADS=2 .venv/bin/python benchmarks/recovery.py [--out DIR]
+        [--engine exact|tabulated] [--num-samples N] [--shamnet WEIGHTS]
 
 The last line reads ``recovery rhat_max=<r> ess_bulk_min=<e> truth_in_95=<k>/4 divergences=<d> seconds=<s>``.
 """
@@ -45,7 +44,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("runs/recovery"), help="run directory (default runs/recovery)")
     p.add_argument("--size", choices=("full", "small"), default="full")
-    p.add_argument("--engine", default="tabulated", help="forward-model engine of the fit (the demo default)")
+    p.add_argument("--engine", default=None, help="forward-model engine of the fit (default: the demo's)")
     p.add_argument("--backend", choices=("numpyro", "blackjax"), default="numpyro")
     p.add_argument("--shamnet", default="", help="SHAMNet weights (default: the shipped ones)")
     p.add_argument("--num-samples", type=int, default=600, help="draws per chain (default 600, as the demo)")
@@ -53,9 +52,11 @@ def main(argv=None) -> int:
 
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    docs = demo_configs(size=args.size, engine=args.engine, backend=args.backend, shamnet=args.shamnet,
-                        progress_bar=False)
-    docs["fit_all"]["sampler"]["num_samples"] = args.num_samples
+    extra = {} if args.engine is None else {"engine": args.engine}
+    docs = demo_configs(size=args.size, backend=args.backend, shamnet=args.shamnet, progress_bar=False, **extra)
+    engine = docs["mock"]["forward"]["engine"]
+    if args.num_samples is not None:
+        docs["fit_all"]["sampler"]["num_samples"] = args.num_samples
     for name in ("mock", "fit_all"):
         (out / f"{name}.toml").write_text(dumps_toml(docs[name]))
     t0 = time.perf_counter()
@@ -72,7 +73,7 @@ def main(argv=None) -> int:
     print(format_convergence(conv))
     print("theta_true " + " ".join(f"{k}={v:.5g}" for k, v in DEMO_THETA_TRUE._asdict().items()))
     print("in central 95%: " + " ".join(f"{k}={'yes' if v else 'NO'}" for k, v in cover.items()))
-    print(f"engine={args.engine} backend={args.backend} chains={cfg.sampler.num_chains} "
+    print(f"engine={engine} backend={args.backend} chains={cfg.sampler.num_chains} "
           f"warmup={cfg.sampler.num_warmup} draws={cfg.sampler.num_samples} "
           f"warmup_seconds={idata.attrs['warmup_seconds']:.1f} sampling_seconds={idata.attrs['sampling_seconds']:.1f} "
           f"mock_seconds={mock_seconds:.1f}")

@@ -33,7 +33,8 @@ __all__ = [
     "ENGINES",
 ]
 
-#: Forward-model engines: the exact pair counter, Corrfunc (values only), the tabulated engine.
+#: Forward-model engines of ``stats.make_predictor``: the exact pair counter, Corrfunc (values only), the
+#: tabulated engine.
 ENGINES = ("exact", "corrfunc", "tabulated")
 
 
@@ -121,10 +122,10 @@ def build_predictor(catalog, config, forward_cfg: Mapping, *, net=None, terms: S
                     ) -> Callable:
     """The forward model ``theta -> Predictions`` for ``catalog``; only the statistics in ``terms`` are computed.
 
-    ``forward_cfg["engine"]``: "exact" or "corrfunc" give ``stats.make_predictor``
-    with that pair counter; "tabulated" gives
-    ``stats.tabulated.make_tabulated_predictor`` (weights interpolated on a
-    grid of log10 Mpeak nodes, tables cached on disk).
+    ``forward_cfg["engine"]`` is passed to ``stats.make_predictor``: "exact"
+    (numba pair counts, exact gradients), "corrfunc" (values only) or
+    "tabulated" (weights interpolated on a grid of log10 Mpeak nodes, tables
+    cached on disk).
 
     Parameters
     ----------
@@ -140,10 +141,6 @@ def build_predictor(catalog, config, forward_cfg: Mapping, *, net=None, terms: S
     if terms is not None:
         config = prune_stats_config(config, terms)
     engine = forward_cfg.get("engine", "exact") or "exact"
-    if engine == "tabulated":
-        from ..stats.tabulated import make_tabulated_predictor
-
-        return make_tabulated_predictor(catalog, config, net=net)
     if engine not in ENGINES:
         raise ValueError(f"forward.engine: expected one of {ENGINES}, found {engine!r}")
     return make_predictor(catalog, config, net=net, engine=engine)
