@@ -157,7 +157,8 @@ def add_demo_parser(subparsers):
                                           "directory (see shaminfer.inference.demo).")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="run directory (default runs/demo)")
     p.add_argument("--size", choices=("full", "small"), default="full")
-    p.add_argument("--engine", default="tabulated", help="forward-model engine of the fits (the mock always uses the exact one)")
+    p.add_argument("--engine", default="tabulated",
+                   help="forward-model engine of the fits (the mock always uses the exact one)")
     p.add_argument("--backend", choices=("numpyro", "blackjax"), default="numpyro")
     p.add_argument("--shamnet", default="", help="SHAMNet weights (default: the shipped ones)")
     p.set_defaults(func=_cmd_demo)

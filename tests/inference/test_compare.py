@@ -18,7 +18,8 @@ def test_compare_two_runs_of_the_same_data(tiny_fits, tmp_path):
 def test_loo_is_skipped_when_the_terms_differ(tiny_fits):
     az = import_arviz()
     a = tiny_fits["numpyro"].idata
-    b = az.from_dict(posterior={"alpha": np.zeros((1, 5))}, observed_data={"obs_smf": np.asarray(a.observed_data["obs_smf"])})
+    b = az.from_dict(posterior={"alpha": np.zeros((1, 5))},
+                     observed_data={"obs_smf": np.asarray(a.observed_data["obs_smf"])})
     ok, reason = loo_compatible([a, b])
     assert not ok and "has likelihood terms ['smf']" in reason
     c = az.from_dict(posterior={"alpha": np.zeros((1, 5))},
