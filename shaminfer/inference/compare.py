@@ -121,6 +121,8 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, *, names: 
     if ok:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # PSIS k-hat warnings are reported in the table
+            warnings.simplefilter("ignore", FutureWarning)  # pandas deprecations inside ArviZ 0.23
+            warnings.simplefilter("ignore", DeprecationWarning)
             loo = az.compare({n: combined_loglik(d) for n, d in zip(names, idatas)}, ic="loo")
         atomic_write_text(out_dir / "loo.csv", loo.to_csv())
         files["loo"] = out_dir / "loo.csv"

@@ -13,6 +13,7 @@ Every figure is written atomically (temporary file, then ``os.replace``).
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -129,7 +130,9 @@ def corner_plot(idatas: Sequence, path: str | Path, *, labels: Sequence[str] | N
 def trace_plot(idata, path: str | Path) -> Path:
     """``az.plot_trace`` of the theta parameters."""
     az = import_arviz()
-    axes = az.plot_trace(idata, var_names=list(THETA_NAMES), compact=False, show=False)
+    with warnings.catch_warnings():  # ArviZ 0.23 uses a deprecated matplotlib helper
+        warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
+        axes = az.plot_trace(idata, var_names=list(THETA_NAMES), compact=False, show=False)
     fig = np.asarray(axes).ravel()[0].figure
     fig.tight_layout()
     return save_figure(fig, path)
@@ -184,8 +187,10 @@ def forest_plot(idatas: Sequence, labels: Sequence[str], path: str | Path, *, hd
     n = len(THETA_NAMES)
     fig, axes = plt.subplots(1, n, figsize=(2.6 * n + 1.5, 1.2 + 0.35 * len(idatas)), squeeze=False)
     for k, (ax, name) in enumerate(zip(axes[0], THETA_NAMES)):
-        az.plot_forest(list(idatas), model_names=list(labels), var_names=[name], combined=True,
-                       hdi_prob=hdi_prob, ax=ax, show=False, legend=False, textsize=9)
+        with warnings.catch_warnings():  # ArviZ 0.23 uses a deprecated matplotlib helper
+            warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
+            az.plot_forest(list(idatas), model_names=list(labels), var_names=[name], combined=True,
+                           hdi_prob=hdi_prob, ax=ax, show=False, legend=False, textsize=9)
         ax.set_title(THETA_LABELS[name], fontsize=10)
         if k > 0:
             ax.set_yticklabels([])
