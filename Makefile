@@ -31,4 +31,4 @@ figures: $(STAMP)
 	$(PY) notebooks/execute.py --figures figures --scale full
 
 clean:
-	rm -rf $(VENV) runs figures
+	rm -rf $(VENV) runs figures/*.tmp

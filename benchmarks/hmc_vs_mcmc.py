@@ -2,7 +2,9 @@
 
 Same catalog, data, likelihood and prior for every sampler:
 
-* catalog: the default universe ``synthetic_universe()`` (175 Mpc/h, ~3.4e5 subhalos), shipped SHAMNet;
+* catalog: the default universe ``synthetic_universe()`` (175 Mpc/h, ~3.4e5 subhalos), or with
+  ``--box-size L`` the same generator in a smaller box (``--box-size 40``: the demo's volume, ~4,000
+  subhalos, where the baseline can be run to convergence); shipped SHAMNet;
 * statistics: the demo's SMF + w_p + Delta Sigma of three threshold samples
   (benchmarks/engine_speed.py, ``demo_setup``);
 * data: the exact-engine prediction at the demo's theta_true, Gaussian
@@ -13,8 +15,8 @@ Same catalog, data, likelihood and prior for every sampler:
 
 Samplers (all timed by wall clock, warm-up / burn-in and compilation included):
 
-1. **NUTS + tabulated engine** (NumPyro, ``--chains`` chains of
-   ``--warmup`` + ``--samples``, doubled until R-hat <= 1.01);
+1. **NUTS + tabulated engine** (NumPyro, or BlackJAX with ``--nuts-backend blackjax``; ``--chains``
+   chains of ``--warmup`` + ``--samples``, extended by ``--samples`` until R-hat <= 1.01);
 2. **emcee + tabulated engine** (``--walkers`` walkers, stretch move,
    likelihood vectorized over walkers; run in chunks until R-hat <= 1.01 over
    the walkers, treated as chains, on the second half of the run, which is
@@ -24,11 +26,12 @@ Samplers (all timed by wall clock, warm-up / burn-in and compilation included):
    ``wp``, plain Delta Sigma means; ``shaminfer.stats.montecarlo``).
 
 A likelihood call of the baseline (3) costs a SHAMNet pass over all
-subhalos plus three Corrfunc counts, about 0.5 s on this machine, and emcee
-needs ~5e5 calls to reach R-hat <= 1.01 here, i.e. about three days. Unless it
-converges within ``--max-minutes``, the baseline is therefore run for
-``--max-minutes`` (its R-hat is printed, and its measured cost per call is
-used) and its time to convergence is *extrapolated* as
+subhalos plus three Corrfunc counts: about 0.5 s on the default universe,
+where emcee needs ~5e5 calls to reach R-hat <= 1.01, i.e. about three days,
+and ~10 ms in the demo's 40 Mpc/h box. Unless it converges within
+``--mc-max-minutes``, the baseline is stopped there (its R-hat is printed,
+and its measured cost per call is used) and its time to convergence is
+*extrapolated* as
 ``(calls that sampler 2 needed) x (measured seconds per baseline call)``, with
 the ESS of sampler 2. That assumes the Monte Carlo likelihood mixes as well
 as the smooth tabulated one, which favours the baseline: its fixed-seed noise
@@ -38,9 +41,10 @@ The last line then carries ``baseline_extrapolated=1``.
 Run::
 
     JAX_ENABLE_X64=1 NUMBA_NUM_THREADS=2 nice -n 10 .venv/bin/python benchmarks/hmc_vs_mcmc.py --max-minutes 3
+    JAX_ENABLE_X64=1 NUMBA_NUM_THREADS=2 .venv/bin/python benchmarks/hmc_vs_mcmc.py --box-size 40 --mc-max-minutes 90
 
 Last line: ``hmc_vs_mcmc ess_per_second_ratio=<r> same_engine_ratio=<q> hmc_seconds=<h> baseline_seconds=<b>
-baseline_extrapolated=<0|1>`` with ``r`` = (min bulk ESS / s of NUTS + tabulated) / (the same for emcee +
+baseline_extrapolated=<0|1> nuts_backend=<numpyro|blackjax>`` with ``r`` = (min bulk ESS / s of NUTS + tabulated) / (the same for emcee +
 Monte Carlo) and ``q`` the same ratio against emcee + tabulated.
 """
 from __future__ import annotations
@@ -107,6 +111,51 @@ def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds,
     return dict(seconds=elapsed, rhat=rhat, ess=ess, draws=u.shape[0] * u.shape[1])
 
 
+def run_nuts_blackjax(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds):
+    """BlackJAX NUTS on the same target: u = tanh(z) maps R^4 onto the prior box (log-Jacobian added), window
+    adaptation with a dense mass matrix, chains vectorized with ``vmap``, each run one jitted ``lax.scan``."""
+    import blackjax
+
+    def logdensity(z):
+        u = jnp.tanh(z)
+        return loglike_u(u) + jnp.sum(jnp.log1p(-u * u))
+
+    def adapt_one(key, z0):
+        (state, params), _ = blackjax.window_adaptation(blackjax.nuts, logdensity, is_mass_matrix_diagonal=False).run(
+            key, z0, num_steps=warmup)
+        return state, params
+
+    def sample_one(key, state, params):
+        step = blackjax.nuts(logdensity, step_size=params["step_size"],
+                             inverse_mass_matrix=params["inverse_mass_matrix"]).step
+
+        def body(st, k):
+            st, _ = step(k, st)
+            return st, st.position
+
+        return jax.lax.scan(body, state, jax.random.split(key, samples))
+
+    adapt = jax.jit(jax.vmap(adapt_one))
+    sample = jax.jit(jax.vmap(sample_one))
+    t0 = time.perf_counter()
+    k_init, k_adapt, key = jax.random.split(jax.random.PRNGKey(seed), 3)
+    z0 = jax.random.uniform(k_init, (chains, 4), minval=-2.0, maxval=2.0)
+    state, params = adapt(jax.random.split(k_adapt, chains), z0)
+    draws = []
+    while True:
+        key, k = jax.random.split(key)
+        state, z = sample(jax.random.split(k, chains), state, params)
+        draws.append(np.tanh(np.asarray(z)))
+        u = np.concatenate(draws, axis=1)
+        rhat, ess = diagnostics(np.asarray(to_theta(u)))
+        elapsed = time.perf_counter() - t0
+        _log(f"NUTS (BlackJAX): {u.shape[0]} chains x {u.shape[1]} draws, R-hat {rhat:.4f}, min bulk ESS {ess:.0f}, "
+             f"step sizes {np.round(np.asarray(params['step_size']), 3).tolist()}, {elapsed:.1f} s")
+        if rhat <= 1.01 or elapsed > max_seconds:
+            break
+    return dict(seconds=elapsed, rhat=rhat, ess=ess, draws=u.shape[0] * u.shape[1])
+
+
 def run_emcee(log_prob, *, walkers, chunk, seed, max_seconds, vectorize, to_theta, name, min_chunks=1):
     """emcee in chunks until R-hat <= 1.01 on the second half (walkers as chains) or ``max_seconds``."""
     import emcee
@@ -136,29 +185,37 @@ def run_emcee(log_prob, *, walkers, chunk, seed, max_seconds, vectorize, to_thet
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--max-minutes", type=float, default=3.0, help="wall-time bound of each emcee run")
+    ap.add_argument("--max-minutes", type=float, default=3.0, help="wall-time bound of NUTS and emcee + tabulated")
+    ap.add_argument("--mc-max-minutes", type=float, default=None,
+                    help="wall-time bound of the Monte Carlo baseline (default: --max-minutes)")
+    ap.add_argument("--box-size", type=float, default=None,
+                    help="box of the synthetic universe [Mpc/h] (default: the default universe's 175)")
     ap.add_argument("--frac-err", type=float, default=0.05)
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--walkers", type=int, default=32)
     ap.add_argument("--chunk", type=int, default=500, help="emcee steps between convergence checks (tabulated)")
-    ap.add_argument("--mc-chunk", type=int, default=5, help="emcee steps between checks (Monte Carlo baseline)")
+    ap.add_argument("--mc-chunk", type=int, default=50, help="emcee steps between checks (Monte Carlo baseline)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--diag-mass", action="store_true", help="NUTS with a diagonal mass matrix (default: dense)")
     ap.add_argument("--chain-method", default="vectorized", choices=("vectorized", "sequential"))
+    ap.add_argument("--nuts-backend", default="numpyro", choices=("numpyro", "blackjax"),
+                    help="NUTS implementation of sampler 1 (both: dense mass matrix, chains vectorized)")
     ap.add_argument("--nuts-only", action="store_true", help="stop after the NUTS run")
     args = ap.parse_args(argv)
     max_s = 60.0 * args.max_minutes
+    mc_max_s = 60.0 * (args.max_minutes if args.mc_max_minutes is None else args.mc_max_minutes)
 
     from shaminfer.inference.priors import domain_prior, theta_from_unit
     from shaminfer.stats import make_predictor
-    from shaminfer.stats.montecarlo import kernel_variates, montecarlo_from_logsm
+    from shaminfer.stats.montecarlo import kernel_variates, montecarlo_evaluator
     from shaminfer.stats.predict import resolve_smhm
     from shaminfer.stats.tabulated import make_tabulated_predictor
     from shaminfer.stats.weights import galaxy_logsm_pdf_params
 
-    catalog, config, net, theta_true = demo_setup()
+    catalog, config, net, theta_true = demo_setup(box_size=args.box_size)
+    _log(f"catalog: {catalog.n} subhalos in a {catalog.box_size} Mpc/h box")
     prior = domain_prior(net=net)
     t0 = time.perf_counter()
     tab = make_tabulated_predictor(catalog, config, net=net, log=_log)
@@ -177,8 +234,13 @@ def main(argv=None):
         return -0.5 * jnp.sum(r * r)
 
     # 1. NUTS + tabulated
-    nuts = run_nuts(loglike_u, to_theta, chains=args.chains, warmup=args.warmup, samples=args.samples,
-                    seed=args.seed, max_seconds=max_s, dense_mass=not args.diag_mass, chain_method=args.chain_method)
+    if args.nuts_backend == "blackjax":
+        nuts = run_nuts_blackjax(loglike_u, to_theta, chains=args.chains, warmup=args.warmup, samples=args.samples,
+                                 seed=args.seed, max_seconds=max_s)
+    else:
+        nuts = run_nuts(loglike_u, to_theta, chains=args.chains, warmup=args.warmup, samples=args.samples,
+                        seed=args.seed, max_seconds=max_s, dense_mass=not args.diag_mass,
+                        chain_method=args.chain_method)
     hmc_rate = nuts["ess"] / nuts["seconds"]
     if args.nuts_only:
         return dict(nuts=nuts)
@@ -201,22 +263,27 @@ def main(argv=None):
     # 3. emcee + Monte Carlo SHAM (conventional): fixed-seed variates, hard bins, Corrfunc w_p
     smhm_fn, _ = resolve_smhm(net=net)
     logm = jnp.asarray(np.asarray(catalog.logmpeak, dtype=np.float64))
-    pdf = jax.jit(lambda th: galaxy_logsm_pdf_params(th, logm, smhm=smhm_fn))
-    z = kernel_variates(args.seed + 1, catalog.n)
+    z = jnp.asarray(kernel_variates(args.seed + 1, catalog.n))
+
+    @jax.jit
+    def draw(u):  # one fixed-seed realization of log10 M* at the unit-box point u
+        mu, sigma = galaxy_logsm_pdf_params(theta_from_unit(prior, u), logm, smhm=smhm_fn)
+        return mu + sigma * z
+
     nthreads = int(os.environ.get("NUMBA_NUM_THREADS", "2"))
+    realization = montecarlo_evaluator(catalog, config, nthreads=nthreads)
 
     def log_prob_mc(u):
         u = np.asarray(u)
         if np.any(np.abs(u) >= 1.0):
             return -np.inf
-        mu, sigma = pdf(theta_from_unit(prior, jnp.asarray(u)))
-        pred = montecarlo_from_logsm(np.asarray(mu) + np.asarray(sigma) * z, catalog, config, nthreads=nthreads)
+        pred = realization(np.asarray(draw(jnp.asarray(u))))
         vec = np.concatenate([np.ravel(pred.smf), np.ravel(pred.wp), np.ravel(pred.delta_sigma)])
         r = (vec - data_np) / err_np
         val = -0.5 * float(np.sum(r * r))
         return val if np.isfinite(val) else -np.inf
 
-    em_mc = run_emcee(log_prob_mc, walkers=args.walkers, chunk=args.mc_chunk, seed=args.seed, max_seconds=max_s,
+    em_mc = run_emcee(log_prob_mc, walkers=args.walkers, chunk=args.mc_chunk, seed=args.seed, max_seconds=mc_max_s,
                       vectorize=False, to_theta=to_theta, name="emcee+MonteCarlo")
     sec_per_call = em_mc["seconds"] / em_mc["calls"]
     if em_mc["converged"]:
@@ -224,7 +291,7 @@ def main(argv=None):
     else:
         baseline_seconds = em_tab["calls"] * sec_per_call
         baseline_ess, extrapolated = em_tab["ess"], 1
-        _log(f"baseline not converged in {args.max_minutes} min (R-hat {em_mc['rhat']:.3f} after {em_mc['calls']} "
+        _log(f"baseline not converged in {mc_max_s / 60:.0f} min (R-hat {em_mc['rhat']:.3f} after {em_mc['calls']} "
              f"calls, {sec_per_call:.3f} s per call): extrapolated to {em_tab['calls']} calls = "
              f"{baseline_seconds:.0f} s with ESS {baseline_ess:.0f}")
     base_rate = baseline_ess / baseline_seconds
@@ -233,7 +300,7 @@ def main(argv=None):
          f"NUTS: {nuts['draws']} draws, R-hat {nuts['rhat']:.4f}, ESS {nuts['ess']:.0f}")
     print(f"hmc_vs_mcmc ess_per_second_ratio={hmc_rate / base_rate:.0f} same_engine_ratio={hmc_rate / tab_rate:.2f} "
           f"hmc_seconds={nuts['seconds']:.1f} baseline_seconds={baseline_seconds:.0f} "
-          f"baseline_extrapolated={extrapolated}")
+          f"baseline_extrapolated={extrapolated} nuts_backend={args.nuts_backend}")
     return dict(nuts=nuts, em_tab=em_tab, em_mc=em_mc, sec_per_call=sec_per_call)
 
 

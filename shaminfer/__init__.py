@@ -11,7 +11,8 @@ sampler -> ArviZ. One subpackage per stage:
 * :mod:`shaminfer.inference` - likelihood terms, NumPyro/BlackJAX NUTS, ArviZ output.
 
 Names from the later stages are re-exported lazily (first attribute access
-imports the stage), so ``import shaminfer`` stays light.
+imports the stage), so ``import shaminfer`` stays light: importing it creates
+no JAX array, so :func:`configure_jax` can still run afterwards.
 """
 from importlib import import_module
 
@@ -19,6 +20,25 @@ from .ingredients import *  # noqa: F401,F403  (re-export; the list is ingredien
 from .ingredients import __all__ as _ingredients_all
 
 __version__ = "0.1.0"
+
+
+def configure_jax() -> None:
+    """The JAX settings of every shaminfer entry point; call it before creating any JAX array.
+
+    * float64 (``jax_enable_x64``): the statistics and the App. B quadrature
+      need it;
+    * synchronous CPU dispatch (``jax_cpu_enable_async_dispatch=False``): the
+      exact engine's pair counts run in a ``jax.pure_callback``, and with the
+      CPU client's asynchronous dispatch a callback whose arguments are still
+      being transferred can wait forever behind work queued after it (seen
+      here on one CPU core; JAX issue #25861). The flag is read when the CPU
+      client starts, so it has no effect once an array exists.
+    """
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
+
 
 _LAZY = {
     # shamnet
@@ -50,7 +70,7 @@ _LAZY = {
 }
 _SUBPACKAGES = ("ingredients", "shamnet", "catalogs", "stats", "inference")
 
-__all__ = list(_ingredients_all) + list(_LAZY) + list(_SUBPACKAGES) + ["__version__"]
+__all__ = list(_ingredients_all) + list(_LAZY) + list(_SUBPACKAGES) + ["__version__", "configure_jax"]
 
 
 def __getattr__(name):

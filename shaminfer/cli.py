@@ -195,9 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``shaminfer`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    import jax
+    from . import configure_jax
 
-    jax.config.update("jax_enable_x64", True)
+    configure_jax()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

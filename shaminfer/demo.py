@@ -16,7 +16,6 @@ Writes under ``--out`` (default ``runs/demo``):
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -93,11 +92,11 @@ def _atomic_savetxt(path: Path, table, *, header: str) -> None:
 
     import numpy as np
 
-    from .shamnet.io import atomic_write_bytes
+    from ._atomic import atomic_write_text
 
     buf = io.StringIO()
     np.savetxt(buf, table, delimiter=",", header=header, comments="")
-    atomic_write_bytes(path, buf.getvalue().encode())
+    atomic_write_text(path, buf.getvalue())
 
 
 def _plot(path, logmh, cum, logsm, target, shamnet_smf, scatters, three_roll) -> None:
@@ -122,16 +121,17 @@ def _plot(path, logmh, cum, logsm, target, shamnet_smf, scatters, three_roll) ->
     ax[1].legend(fontsize=7)
     ax[1].set_title("Stellar mass functions")
     fig.tight_layout()
-    tmp = str(path) + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
+    from ._atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def main(argv=None) -> int:
-    import jax
+    from . import configure_jax
 
-    jax.config.update("jax_enable_x64", True)
+    configure_jax()
     p = argparse.ArgumentParser(prog="python -m shaminfer.demo", description=__doc__.splitlines()[0])
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--mass-functions-only", action="store_true")

@@ -9,19 +9,6 @@ from shaminfer.inference.demo import DEMO_THETA_TRUE
 from shaminfer.inference.toml_io import dumps_toml
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _private_cache_dir(tmp_path_factory):
-    import os
-
-    old = os.environ.get("SHAMINFER_CACHE_DIR")
-    os.environ["SHAMINFER_CACHE_DIR"] = str(tmp_path_factory.mktemp("cli_cache"))
-    yield
-    if old is None:
-        os.environ.pop("SHAMINFER_CACHE_DIR", None)
-    else:
-        os.environ["SHAMINFER_CACHE_DIR"] = old
-
-
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")

@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Mapping
 
 import numpy as np
+
+from .._atomic import atomic_write
 
 __all__ = ["cache_dir", "cache_key", "atomic_write", "hash_arrays"]
 
@@ -50,25 +51,3 @@ def cache_key(params: Mapping, *, schema_version: int) -> str:
     """Deterministic 32-hex-digit key of a JSON-serialisable parameter mapping and a schema version."""
     payload = json.dumps({"schema_version": schema_version, "params": params}, sort_keys=True, default=repr)
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
-
-
-def atomic_write(path: os.PathLike, write: Callable[[str], None]) -> Path:
-    """Write a file atomically: ``write(tmp_path)`` then :func:`os.replace` onto ``path``.
-
-    The temporary file lives in the destination directory (same filesystem)
-    and keeps the destination's suffix (``numpy.savez`` appends ``.npz``
-    otherwise). It is removed if ``write`` raises.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp" + path.suffix,
-                               dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path

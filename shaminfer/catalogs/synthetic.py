@@ -121,8 +121,11 @@ def satellite_fraction(logmpeak, params: UniverseParams = DEFAULT_UNIVERSE_PARAM
 
 
 def _check_params(p: UniverseParams) -> None:
+    r_max = float(DEFAULT_RBINS[-1])
+    if not np.isfinite(p.box_size) or p.box_size <= 2.0 * r_max or p.box_size > 2000.0:
+        raise ValueError(f"box_size: expected a value above 2 x the largest lensing radius ({2.0 * r_max:g} Mpc/h) "
+                         f"and at most 2000, found {p.box_size!r}")
     checks = [
-        ("box_size", p.box_size, 2.0 * DEFAULT_RBINS[-1] + 1e-9, 2000.0),
         ("logmpeak_min", p.logmpeak_min, 9.0, 14.0),
         ("redshift", p.redshift, 0.0, 6.0),
         ("particle_mass", p.particle_mass, 1e6, 1e14),

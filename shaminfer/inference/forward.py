@@ -193,6 +193,7 @@ def jackknife_predictions(catalog, config, theta: ShamParams, *, n_side: int, ne
     -------
     list of ``stats.Predictions`` (numpy arrays), one per subvolume.
     """
+    import jax
     import jax.numpy as jnp
 
     from ..stats.clustering import make_pair_counter, random_pair_counts, wp_from_pair_counts
@@ -234,9 +235,12 @@ def jackknife_predictions(catalog, config, theta: ShamParams, *, n_side: int, ne
                else np.zeros(0))
         ws = w_s * keep
         if dd_fn is not None:
+            # the pair count (a pure_callback) is finished before anything else is dispatched: on a CPU client
+            # with one thread, work queued behind a running callback can starve the transfer of its argument
+            dds = [jax.block_until_ready(dd_fn(jnp.asarray(ws[j]))) for j in range(nsample)]
             wp = np.stack([
                 np.asarray(wp_from_pair_counts(
-                    dd_fn(jnp.asarray(ws[j])),
+                    dds[j],
                     random_pair_counts(jnp.asarray(ws[j]), rp_edges=rp_edges, pi_max=config.pi_max, box_size=box),
                     config.pi_max))
                 for j in range(nsample)])

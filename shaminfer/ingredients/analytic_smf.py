@@ -57,7 +57,7 @@ def abundance_grid(n: int, lo: float, hi: float, *, shmf_params=None, redshift: 
     t = (y[0] - y) / (y[0] - y[-1])
     grid = np.interp(np.linspace(0.0, 1.0, n), t, fine)
     grid[0], grid[-1] = lo, hi
-    return jnp.asarray(grid)
+    return grid
 
 
 def kernel_cdf(x, mu, sigma, kernel: str = "triweight"):

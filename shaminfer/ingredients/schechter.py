@@ -6,6 +6,7 @@ the subhalo mass function are equated directly in Eq. 2.
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax.numpy as jnp
@@ -21,7 +22,7 @@ __all__ = [
     "checked_schechter_smf",
 ]
 
-DEFAULT_SCHECHTER_PDICT = dict(logphi_star=jnp.log10(0.005).item(), alpha=-1.06, logsm_star=10.85)
+DEFAULT_SCHECHTER_PDICT = dict(logphi_star=math.log10(0.005), alpha=-1.06, logsm_star=10.85)
 
 
 class SchechterParams(NamedTuple):

@@ -1,16 +1,16 @@
 """The SHAM parameter vector theta = (log10 phi*, alpha, sigma_lo, sigma_hi) of Sec. 3.2."""
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
-import jax.numpy as jnp
 
 from .scatter import ScatterParams
 from .schechter import SchechterParams
 
 __all__ = ["DEFAULT_SHAM_PDICT", "ShamParams", "DEFAULT_SHAM_PARAMS", "schechter_of", "scatter_of"]
 
-DEFAULT_SHAM_PDICT = dict(logphi_star=float(jnp.log10(0.005)), alpha=-1.06, sigma_lo=0.4, sigma_hi=0.25)
+DEFAULT_SHAM_PDICT = dict(logphi_star=math.log10(0.005), alpha=-1.06, sigma_lo=0.4, sigma_hi=0.25)
 
 
 class ShamParams(NamedTuple):

@@ -25,15 +25,18 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--mono-min-slope", type=float, default=None, help="slope below which the hinge acts (default: the shipped configuration)")
     p.add_argument("--sup-steps", type=int, default=None, help="steps of the supervised stage on exact SMHMs (default 0: off)")
     p.add_argument("--require-monotonic", action="store_true", help="phase 2 keeps only weights monotonic on 256 held-out theta")
+    p.add_argument("--hidden", default=None,
+                   help="hidden layer widths, comma-separated (default 64,32,8,4 as in App. D.1; ignored with --init)")
+    p.add_argument("--batch", type=int, default=None, help="phase-2 theta per Adam step (default: the shipped configuration)")
     p.add_argument("--quick", action="store_true", help="tiny configuration for smoke tests (not accurate)")
     p.set_defaults(func=run_train)
     return p
 
 
 def run_train(args) -> int:
-    import jax
+    from .. import configure_jax
 
-    jax.config.update("jax_enable_x64", True)
+    configure_jax()
     from .train import DEFAULT_TRAIN_CONFIG, TrainConfig, train_shamnet
 
     cfg = DEFAULT_TRAIN_CONFIG
@@ -52,6 +55,21 @@ def run_train(args) -> int:
             print(f"error: --lr: expected a positive step size, found {args.lr}", file=sys.stderr)
             return 2
         cfg = cfg._replace(lr=args.lr)
+    if args.hidden is not None:
+        try:
+            hidden = tuple(int(h) for h in args.hidden.split(","))
+        except ValueError:
+            hidden = ()
+        if not hidden or min(hidden) < 1:
+            print(f"error: --hidden: expected comma-separated positive layer widths such as 64,32,8,4, found {args.hidden!r}",
+                  file=sys.stderr)
+            return 2
+        cfg = cfg._replace(hidden=hidden)
+    if args.batch is not None:
+        if args.batch < 1:
+            print(f"error: --batch: expected a positive integer, found {args.batch}", file=sys.stderr)
+            return 2
+        cfg = cfg._replace(batch=args.batch)
     if args.mono_weight is not None:
         cfg = cfg._replace(mono_weight=args.mono_weight)
     if args.mono_min_slope is not None:

@@ -43,6 +43,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..ingredients.analytic_smf import abundance_grid, smf_with_scatter
 from ..ingredients.schechter import schechter_smf
@@ -54,7 +55,7 @@ __all__ = ["SOLVER_LOGMH_GRID", "SOLVER_LOGSM_GRID", "SmhmSolution", "cumulative
 
 SOLVER_LOGMH_GRID = abundance_grid(376, 9.0, 16.5)
 """Halo nodes of the solver [log10 Msun/h], uniform in log10 N(>Mpeak)."""
-SOLVER_LOGSM_GRID = jnp.linspace(4.0, 14.5, 421)
+SOLVER_LOGSM_GRID = np.linspace(4.0, 14.5, 421)
 """log10 M* nodes [Msun] on which the cumulative SMFs are tabulated (0.025 dex)."""
 
 _TINY = 1e-300

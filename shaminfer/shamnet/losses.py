@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..ingredients.analytic_smf import abundance_grid, smf_with_scatter
 from ..ingredients.schechter import schechter_smf
@@ -33,7 +34,7 @@ __all__ = [
     "smhm_slope_penalty",
 ]
 
-LOSS_LOGSM = jnp.linspace(9.0, 12.0, 100)
+LOSS_LOGSM = np.linspace(9.0, 12.0, 100)
 PHI_MIN = 1e-15
 TRAIN_LOGMH_GRID = abundance_grid(376, 9.0, 16.5)
 EVAL_LOGMH_GRID = abundance_grid(1501, 9.0, 16.5)

@@ -34,6 +34,7 @@ __all__ = [
     "MC_KERNELS",
     "kernel_variates",
     "draw_logsm",
+    "montecarlo_evaluator",
     "montecarlo_from_logsm",
     "montecarlo_predict",
     "montecarlo_realizations",
@@ -80,42 +81,61 @@ def _corrfunc_wp(pos, box, rp_edges, pi_max, los_axis, nthreads) -> np.ndarray:
     return np.asarray(res["wp"], dtype=np.float64)
 
 
-def montecarlo_from_logsm(logsm, catalog, config: StatsConfig, *, nthreads: int = 1) -> Predictions:
-    """Statistics of one realization with stellar masses ``logsm`` (N,) [log10 Msun] (hard cuts).
+def montecarlo_evaluator(catalog, config: StatsConfig, *, nthreads: int = 1):
+    """A function ``logsm (N,) -> Predictions`` of one realization (hard cuts), for repeated calls.
 
-    Returns NumPy :class:`Predictions` with the same shapes as the exact ones;
-    w_p of a sample with fewer than two galaxies and Delta Sigma of a sample
-    with no profiled galaxy are NaN.
+    Everything that does not depend on the drawn masses (the Delta Sigma
+    profiles merged into the configuration's bins, positions, edges) is
+    prepared once here, so that a call costs one histogram, one Corrfunc
+    ``wp`` per sample and one mean of profiles per sample. w_p of a sample
+    with fewer than two galaxies and Delta Sigma of a sample with no profiled
+    galaxy are NaN.
     """
-    logsm = np.asarray(logsm, dtype=np.float64)
     box = float(catalog.box_size)
     samples = tuple(config.samples)
     smf_edges = np.asarray(config.smf_edges, dtype=np.float64)
-    if smf_edges.size:
-        counts, _ = np.histogram(logsm, bins=smf_edges)
-        smf = counts / (np.diff(smf_edges) * box**3)
-    else:
-        smf = np.zeros(0)
     rp_edges = np.asarray(config.rp_edges, dtype=np.float64)
     nrp = max(rp_edges.size - 1, 0)
     ds_edges = ds_bin_edges(config, catalog)
     n_r = max(ds_edges.size - 1, 0)
-    wp = np.zeros((len(samples), nrp))
-    ds = np.zeros((len(samples), n_r))
-    profiles = None
+    profiles = index = None
     if n_r and samples:
         lensing = catalog.lensing
         profiles = merge_annuli(lensing.delta_sigma, lensing.rbins, ds_edges)
         index = np.asarray(lensing.index, dtype=np.int64)
     pos = np.asarray(catalog.pos, dtype=np.float64)
-    for k, sample in enumerate(samples):
-        mask = _in_sample(logsm, sample)
-        if nrp:
-            wp[k] = _corrfunc_wp(pos[mask], box, rp_edges, config.pi_max, config.los_axis, nthreads)
-        if profiles is not None:
-            sel = mask[index]
-            ds[k] = profiles[sel].mean(axis=0) if sel.any() else np.nan
-    return Predictions(smf=smf, wp=wp, delta_sigma=ds)
+    n = pos.shape[0]
+
+    def evaluate(logsm) -> Predictions:
+        logsm = np.asarray(logsm, dtype=np.float64)
+        if logsm.shape != (n,):
+            raise ValueError(f"logsm: expected shape ({n},) (one mass per subhalo), found {logsm.shape}")
+        if smf_edges.size:
+            counts, _ = np.histogram(logsm, bins=smf_edges)
+            smf = counts / (np.diff(smf_edges) * box**3)
+        else:
+            smf = np.zeros(0)
+        wp = np.zeros((len(samples), nrp))
+        ds = np.zeros((len(samples), n_r))
+        for k, sample in enumerate(samples):
+            mask = _in_sample(logsm, sample)
+            if nrp:
+                wp[k] = _corrfunc_wp(pos[mask], box, rp_edges, config.pi_max, config.los_axis, nthreads)
+            if profiles is not None:
+                sel = mask[index]
+                ds[k] = profiles[sel].mean(axis=0) if sel.any() else np.nan
+        return Predictions(smf=smf, wp=wp, delta_sigma=ds)
+
+    return evaluate
+
+
+def montecarlo_from_logsm(logsm, catalog, config: StatsConfig, *, nthreads: int = 1) -> Predictions:
+    """Statistics of one realization with stellar masses ``logsm`` (N,) [log10 Msun] (hard cuts).
+
+    Returns NumPy :class:`Predictions` with the same shapes as the exact ones;
+    see :func:`montecarlo_evaluator` (use it directly for many realizations).
+    """
+    return montecarlo_evaluator(catalog, config, nthreads=nthreads)(logsm)
 
 
 def _pdf_params(theta, catalog, net, smhm):
@@ -150,8 +170,8 @@ def montecarlo_realizations(theta, catalog, config: StatsConfig, *, seeds, net=N
     """Realizations for each seed in ``seeds``; every field gains a leading axis (nreal, ...)."""
     check_config(config, catalog)
     mu, sigma = _pdf_params(theta, catalog, net, smhm)
-    reals = [montecarlo_from_logsm(draw_logsm(s, mu, sigma, kernel=kernel), catalog, config, nthreads=nthreads)
-             for s in seeds]
+    evaluate = montecarlo_evaluator(catalog, config, nthreads=nthreads)
+    reals = [evaluate(draw_logsm(s, mu, sigma, kernel=kernel)) for s in seeds]
     return Predictions(*(np.stack(field) for field in zip(*reals)))
 
 
@@ -173,6 +193,7 @@ def montecarlo_gradient(theta, catalog, config: StatsConfig, *, seed, step=1e-2,
     logm = np.asarray(catalog.logmpeak, dtype=np.float64)
     z = kernel_variates(seed, logm.size, kernel=kernel)
     steps = np.broadcast_to(np.asarray(step, dtype=np.float64), (len(theta),))
+    evaluate = montecarlo_evaluator(catalog, config, nthreads=nthreads)
     grads = []
     for k in range(len(theta)):
         sides = []
@@ -181,6 +202,6 @@ def montecarlo_gradient(theta, catalog, config: StatsConfig, *, seed, step=1e-2,
             vals[k] += sign * steps[k]
             mu, sigma = galaxy_logsm_pdf_params(ShamParams(*vals), logm, smhm=smhm_fn)
             logsm = np.asarray(mu, dtype=np.float64) + np.asarray(sigma, dtype=np.float64) * z
-            sides.append(montecarlo_from_logsm(logsm, catalog, config, nthreads=nthreads))
+            sides.append(evaluate(logsm))
         grads.append(Predictions(*((hi - lo) / (2.0 * steps[k]) for hi, lo in zip(*sides))))
     return Predictions(*(ShamParams(*field) for field in zip(*grads)))

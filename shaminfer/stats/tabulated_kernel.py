@@ -30,39 +30,12 @@ import numba
 import numpy as np
 from numba import prange
 
+from .paircount import _grid_order
+
 __all__ = ["pair_table", "TABLE_REACH"]
 
 #: Neighbour columns visited on each side; cells are at least ``rp_max / reach`` wide.
 TABLE_REACH = 2
-
-
-@numba.njit(cache=True)
-def _column_order(x, y, z, box, ncell):
-    n = x.size
-    f = ncell / box
-    col = np.empty(n, np.int64)
-    start = np.zeros(ncell * ncell + 1, np.int64)
-    for i in range(n):
-        cx = min(int(x[i] * f), ncell - 1)
-        cy = min(int(y[i] * f), ncell - 1)
-        col[i] = cx * ncell + cy
-        start[col[i] + 1] += 1
-    for c in range(ncell * ncell):
-        start[c + 1] += start[c]
-    fill = start[:-1].copy()
-    order = np.empty(n, np.int64)
-    for i in range(n):
-        order[fill[col[i]]] = i
-        fill[col[i]] += 1
-    for c in range(ncell * ncell):
-        s = start[c]
-        e = start[c + 1]
-        if e - s > 1:
-            idx = order[s:e].copy()
-            o = np.argsort(z[idx], kind="mergesort")
-            for k in range(e - s):
-                order[s + k] = idx[o[k]]
-    return order, start
 
 
 @numba.njit(inline="always")
@@ -187,7 +160,7 @@ def pair_table(pos, node_index, node_frac, n_nodes: int, *, box_size, rp_edges, 
     axes = [ax for ax in (0, 1, 2) if ax != los_axis] + [los_axis]
     x, y, z = (np.ascontiguousarray(pos[:, ax]) for ax in axes)
     ncell = max(1, min(int(np.floor(box * reach / rp_edges[-1])), 1024))
-    order, col_start = _column_order(x, y, z, box, ncell)
+    order, col_start = _grid_order(x, y, z, box, ncell)
     xs, ys, zs = x[order], y[order], z[order]
     ks = np.ascontiguousarray(np.asarray(node_index, dtype=np.int64)[order])
     ts = np.ascontiguousarray(np.asarray(node_frac, dtype=np.float64)[order])

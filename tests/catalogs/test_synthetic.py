@@ -99,8 +99,9 @@ def test_deterministic_and_cached(small_universe, tmp_path, monkeypatch):
 
 
 def test_parameter_validation():
-    with pytest.raises(ValueError, match="box_size: expected a value in"):
-        synthetic_universe(box_size=10.0, cache=False)
+    for bad in (10.0, 20.0, 2500.0, float("nan")):
+        with pytest.raises(ValueError, match=r"box_size: expected a value above 2 x the largest lensing radius \(20 Mpc/h\)"):
+            synthetic_universe(box_size=bad, cache=False)
     with pytest.raises(ValueError, match="logmpeak_min"):
         synthetic_universe(logmpeak_min=float("nan"), cache=False)
     with pytest.raises(ValueError, match="m_sat_zero"):

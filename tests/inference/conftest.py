@@ -1,6 +1,4 @@
 """Shared fixtures of the inference tests: the stand-in model, short fits, a tiny real catalog."""
-import os
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,18 +17,6 @@ TINY_SETTINGS = SamplerSettings(num_chains=2, num_warmup=80, num_samples=160, ch
 #: Settings of the stand-in runs of the resume test.
 RESUME_SETTINGS = SamplerSettings(num_chains=2, num_warmup=50, num_samples=40, chunk_size=20, seed=2,
                                   init="prior", progress_bar=False)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _private_cache_dir(tmp_path_factory):
-    """Keep catalogs built by these tests out of the user's cache."""
-    old = os.environ.get("SHAMINFER_CACHE_DIR")
-    os.environ["SHAMINFER_CACHE_DIR"] = str(tmp_path_factory.mktemp("shaminfer_cache"))
-    yield
-    if old is None:
-        os.environ.pop("SHAMINFER_CACHE_DIR", None)
-    else:
-        os.environ["SHAMINFER_CACHE_DIR"] = old
 
 
 @pytest.fixture(scope="session")

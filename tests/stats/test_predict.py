@@ -3,7 +3,8 @@ shell checks, on the small synthetic test universe.
 
 The finite-difference checks use a smooth stand-in SMHM: SHAMNet's SELU activations (Eq. D2) have kinks, so
 central differences through it converge only linearly in the step (see benchmarks/stats_gradients.py, which
-checks the real SHAMNet path with the network linearized at theta).
+checks the real SHAMNet path with the network linearized at theta); the last test checks the shipped network
+directly with a step of 1e-7.
 """
 import jax
 import jax.numpy as jnp
@@ -145,3 +146,21 @@ def test_with_a_shamnet(catalog):
     outside = ShamParams(THETA0.logphi_star, THETA0.alpha, 0.9, THETA0.sigma_hi)
     with pytest.raises(ValueError, match="sigma_lo"):
         f(outside)
+
+
+def test_shipped_shamnet_gradients_match_tiny_step_differences(catalog):
+    # Through the real (piecewise smooth, SELU) network: central differences with h = 1e-7 straddle almost no kink,
+    # so they must match autodiff closely; with h = 1e-4 they need not (the kinks make them converge only linearly).
+    from shaminfer import DEFAULT_SHAM_PARAMS as theta
+
+    cfg = make_config(samples=[threshold_sample(11.0), threshold_sample(10.5)], rp_edges=np.logspace(-0.5, 1, 6),
+                      pi_max=20.0)
+    f = jax.jit(make_predictor(catalog, cfg))
+    jac = jax.jit(jax.jacfwd(f))(theta)
+    for name in ("alpha", "sigma_hi"):
+        ad = np.asarray(getattr(jac.wp, name))
+        h = 1e-7
+        fd = (np.asarray(f(theta._replace(**{name: getattr(theta, name) + h})).wp)
+              - np.asarray(f(theta._replace(**{name: getattr(theta, name) - h})).wp)) / (2 * h)
+        assert np.all(np.abs(ad) > 0)
+        np.testing.assert_allclose(fd, ad, rtol=2e-5)

@@ -1,0 +1,60 @@
+"""Atomic file writes, shared by every layer that writes results (the thin I/O shell).
+
+The content goes to a temporary file in the destination folder (same file
+system), is flushed to disk, and is moved into place with :func:`os.replace`:
+a reader, or an interrupted run, sees either the old complete file or the new
+complete file, never a torn one. The temporary name ends with the
+destination's suffix, so writers that infer the format from the name
+(``numpy.savez`` appends ``.npz`` otherwise, matplotlib, h5py) work unchanged.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+__all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_text"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; when the block succeeds, move it onto ``path``.
+
+    On an exception the temporary file is removed and ``path`` is untouched.
+    ``suffix`` (default: the suffix of ``path``) ends the temporary name.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                               suffix=".tmp" + (path.suffix if suffix is None else suffix))
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file name, then move it onto ``path`` (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        write(str(tmp))
+    return Path(path)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically and return the path."""
+    return atomic_write_bytes(path, text.encode("utf-8"))

@@ -1,0 +1,37 @@
+"""``shaminfer train-shamnet``: a quick end-to-end run writes loadable weights and a model card; bad flags exit 2."""
+import json
+
+import numpy as np
+import pytest
+
+from shaminfer.cli import main
+from shaminfer.shamnet import load_shamnet
+
+
+def test_quick_run_writes_weights_and_card(tmp_path):
+    out = tmp_path / "net"
+    assert main(["train-shamnet", "--quick", "--seed", "3", "--hidden", "16,8", "--batch", "3", "--out", str(out)]) == 0
+    net = load_shamnet(out / "shamnet.npz")
+    assert [w.shape[1] for w, _ in net.layers[:-1]] == [16, 8]
+    card = json.loads((out / "shamnet.json").read_text())
+    assert card["seed"] == 3 and card["architecture"]["hidden"] == [16, 8]
+    assert card["training"]["config"]["batch"] == 3
+    assert np.isfinite(card["accuracy"]["rms_dex"]) and card["accuracy"]["n_theta"] == 20
+    assert (out / "phase2_history.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--hidden", "64,x"], "--hidden: expected comma-separated positive layer widths"),
+        (["--hidden", "64,0"], "--hidden: expected comma-separated positive layer widths"),
+        (["--batch", "0"], "--batch: expected a positive integer, found 0"),
+        (["--max-steps", "0"], "--max-steps: expected a positive integer"),
+        (["--lr", "-1"], "--lr: expected a positive step size"),
+        (["--init", "/nonexistent/w.npz"], "--init: expected an existing weights file"),
+    ],
+)
+def test_bad_flags_exit_2_and_name_the_flag(tmp_path, capsys, flags, message):
+    assert main(["train-shamnet", "--out", str(tmp_path / "x"), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x" / "shamnet.npz").exists()

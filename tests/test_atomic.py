@@ -1,0 +1,27 @@
+"""shaminfer._atomic: writes land whole or not at all, and keep the destination's suffix for format-sniffing writers."""
+import numpy as np
+import pytest
+
+from shaminfer._atomic import atomic_path, atomic_write, atomic_write_bytes, atomic_write_text
+
+
+def test_writes_replace_the_file_and_leave_no_temporary(tmp_path):
+    path = tmp_path / "sub" / "a.txt"
+    atomic_write_text(path, "one")
+    atomic_write_bytes(path, b"two")
+    assert path.read_text() == "two"
+    npz = atomic_write(tmp_path / "b.npz", lambda tmp: np.savez(tmp, x=np.arange(3)))  # savez keeps a .npz name as is
+    np.testing.assert_array_equal(np.load(npz)["x"], np.arange(3))
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.txt", "b.npz", "sub"]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path):
+    path = tmp_path / "c.txt"
+    atomic_write_text(path, "old")
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic_path(path) as tmp:
+            assert tmp.name.endswith(".tmp.txt") and tmp.parent == tmp_path
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["c.txt"]
