@@ -40,7 +40,9 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-jax.config.update("jax_enable_x64", True)
+from shaminfer import configure_jax  # noqa: E402
+
+configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 
 
 #: The demo's ``[stats]`` table (``shaminfer.inference.demo.demo_configs("full")`` as of 2026-11-21, pinned here so that

@@ -32,9 +32,9 @@ from pathlib import Path
 
 
 def main(argv=None) -> int:
-    import jax
+    from shaminfer import configure_jax
 
-    jax.config.update("jax_enable_x64", True)
+    configure_jax()
     from shaminfer.inference.config import load_fit_config, load_mock_config
     from shaminfer.inference.demo import DEMO_THETA_TRUE, demo_configs
     from shaminfer.inference.diagnostics import convergence, format_convergence, theta_summary, truth_coverage

@@ -13,12 +13,14 @@ import time
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
+from shaminfer import configure_jax  # noqa: E402
+
+configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 
 import numpy as np  # noqa: E402
 
 from shaminfer.shamnet import load_kernel, load_shamnet  # noqa: E402
-from shaminfer.shamnet.accuracy import smf_accuracy  # noqa: E402
+from shaminfer.shamnet.accuracy import min_smhm_slope, smf_accuracy  # noqa: E402
 from shaminfer.shamnet.domain import sample_domain  # noqa: E402
 
 HELD_OUT_SEED = 20261121  # training uses seeds 0-20000 and 10000019 + s, 20000003 + s
@@ -39,6 +41,9 @@ def main():
     print(f"evaluated {rep.n_theta} theta in {time.time() - t0:.1f} s")
     print(f"|Delta| percentiles 50/95/99: {q[0]:.4f} {q[1]:.4f} {q[2]:.4f} dex")
     print("rms by log10 M*: " + " ".join(f"{x:.2f}:{r:.4f}" for x, r in zip(np.linspace(9, 12, 100)[::11], per_point[::11])))
+    slopes = min_smhm_slope(net, theta)
+    print(f"SMHM slope d log10 M* / d log10 Mpeak on 10 <= log10 Mpeak <= 15.5: min {slopes.min():+.4f}, "
+          f"{int(np.sum(slopes <= 0))} of {rep.n_theta} theta non-increasing somewhere")
     print(f"shamnet_accuracy rms_dex={rep.rms_dex:.5f} max_abs_dex={rep.max_abs_dex:.5f} n_theta={rep.n_theta}")
 
 

@@ -6,7 +6,9 @@ import time
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
+from shaminfer import configure_jax  # noqa: E402
+
+configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402

@@ -53,7 +53,9 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-jax.config.update("jax_enable_x64", True)
+from shaminfer import configure_jax  # noqa: E402
+
+configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 
 from shaminfer.catalogs import synthetic_universe  # noqa: E402
 from shaminfer.ingredients import DEFAULT_SHAM_PARAMS, ShamParams  # noqa: E402

@@ -30,9 +30,13 @@ class Convergence(NamedTuple):
 
 
 def theta_summary(idata, *, hdi_prob: float = 0.94):
-    """``az.summary`` of the theta parameters (a pandas DataFrame)."""
+    """``az.summary`` of the theta parameters (a pandas DataFrame), unrounded (``round_to="none"``).
+
+    ArviZ rounds to 2 decimals by default, which turns the mean and MCSE of a
+    well-measured parameter such as log10 phi* into equal numbers or zeros.
+    """
     az = import_arviz()
-    return az.summary(idata, var_names=list(THETA_NAMES), hdi_prob=hdi_prob)
+    return az.summary(idata, var_names=list(THETA_NAMES), hdi_prob=hdi_prob, round_to="none")
 
 
 def convergence(idata) -> Convergence:
