@@ -28,6 +28,11 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--hidden", default=None,
                    help="hidden layer widths, comma-separated (default 64,32,8,4 as in App. D.1; ignored with --init)")
     p.add_argument("--batch", type=int, default=None, help="phase-2 theta per Adam step (default: the shipped configuration)")
+    p.add_argument("--tail-weight", type=float, default=None,
+                   help="phase 2 adds this times mean(|Delta|^p)^(2/p) to Eq. D4, pulling down the worst residuals (default 0: off)")
+    p.add_argument("--tail-power", type=float, default=None, help="the p of --tail-weight (default 8; must exceed 2)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                   help="floating type of the training steps (default float32; validation and accuracy are always float64)")
     p.add_argument("--quick", action="store_true", help="tiny configuration for smoke tests (not accurate)")
     p.set_defaults(func=run_train)
     return p
@@ -70,6 +75,18 @@ def run_train(args) -> int:
             print(f"error: --batch: expected a positive integer, found {args.batch}", file=sys.stderr)
             return 2
         cfg = cfg._replace(batch=args.batch)
+    if args.tail_weight is not None:
+        if not args.tail_weight >= 0:
+            print(f"error: --tail-weight: expected a non-negative weight, found {args.tail_weight}", file=sys.stderr)
+            return 2
+        cfg = cfg._replace(tail_weight=args.tail_weight)
+    if args.tail_power is not None:
+        if not args.tail_power > 2:
+            print(f"error: --tail-power: expected a power > 2, found {args.tail_power}", file=sys.stderr)
+            return 2
+        cfg = cfg._replace(tail_power=args.tail_power)
+    if args.dtype is not None:
+        cfg = cfg._replace(dtype=args.dtype)
     if args.mono_weight is not None:
         cfg = cfg._replace(mono_weight=args.mono_weight)
     if args.mono_min_slope is not None:

@@ -32,6 +32,7 @@ __all__ = [
     "net_smhm_regression_loss",
     "net_smf_residuals",
     "smhm_slope_penalty",
+    "tail_weighted_loss",
 ]
 
 LOSS_LOGSM = np.linspace(9.0, 12.0, 100)
@@ -94,3 +95,23 @@ def smhm_slope_penalty(logsm_grid, logmh_grid, *, min_slope=0.01):
     """
     slope = jnp.diff(logsm_grid, axis=-1) / jnp.diff(logmh_grid)
     return jnp.mean(jax.nn.relu(min_slope - slope) ** 2)
+
+
+def tail_weighted_loss(res, *, tail_weight=0.0, tail_power=8.0):
+    """Eq. D4 plus an optional tail term: ``mean(res^2) + tail_weight * mean(|res|^p)^(2/p)``.
+
+    With ``tail_weight = 0`` this is Eq. D4. The p-norm (p > 2) tends to the
+    largest |Delta| of the batch as p grows, so the tail term pulls down the
+    worst residuals (the accuracy goal bounds the maximum as well as the rms)
+    while staying in units of dex^2. Not in the paper.
+    """
+    loss = jnp.mean(res**2)
+    if tail_weight > 0:
+        if not tail_power > 2:
+            raise ValueError(f"tail_power: expected a value > 2, found {tail_power}")
+        # scaled by the largest |res| so that |res|^p cannot underflow; the p-norm is homogeneous of degree 1,
+        # so holding the scale constant (stop_gradient) leaves the value and the gradient exact
+        scale = jax.lax.stop_gradient(jnp.max(jnp.abs(res)))
+        scale = jnp.where(scale > 0, scale, 1.0)
+        loss = loss + tail_weight * scale**2 * jnp.mean(jnp.abs(res / scale) ** tail_power) ** (2.0 / tail_power)
+    return loss

@@ -30,6 +30,12 @@ schedule, and validation on held-out theta every ``val_every`` steps; the best
 validated weights are kept and training stops when the validation rms has not
 improved for ``patience`` checks (or at ``max_steps``).
 
+Tail term (a deviation; opt-in, ``tail_weight > 0``): Phase 2 adds
+``tail_weight * mean(|Delta|^p)^(2/p)`` (``p = tail_power``) to Eq. D4
+(:func:`~shaminfer.shamnet.losses.tail_weighted_loss`), which weights the
+largest residuals, since the accuracy goal bounds max |Delta| as well as the
+rms. Validation then uses the square root of the same objective.
+
 This is the shell around pure loss functions: it owns the random seeds,
 prints progress and writes the weights and the model card.
 """
@@ -53,7 +59,7 @@ from .accuracy import min_smhm_slope, smf_accuracy
 from .domain import SDSS_FIDUCIAL, ShamNetDomain, make_domain, sample_domain, sdss_posterior
 from .io import save_shamnet
 from .deconvolution import solve_smhm_batch
-from .losses import LOSS_LOGSM, TRAIN_LOGMH_GRID, net_smf_residuals, net_smhm_regression_loss, smhm_fit_loss, smhm_slope_penalty
+from .losses import LOSS_LOGSM, TRAIN_LOGMH_GRID, net_smf_residuals, net_smhm_regression_loss, smhm_fit_loss, smhm_slope_penalty, tail_weighted_loss
 from .network import ShamNet, init_shamnet, net_logsm, parameter_count
 
 __all__ = ["TrainConfig", "DEFAULT_TRAIN_CONFIG", "TrainResult", "fit_smhm_batch", "train_phase1", "solve_targets", "train_supervised", "train_phase2", "train_shamnet"]
@@ -98,6 +104,8 @@ class TrainConfig(NamedTuple):
     patience: int = 8
     n_accuracy: int = 1000
     dtype: str = "float32"
+    tail_weight: float = 0.0
+    tail_power: float = 8.0
 
 
 DEFAULT_TRAIN_CONFIG = TrainConfig()
@@ -297,10 +305,6 @@ def train_supervised(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     return ShamNet(_cast(best[1], jnp.float64), domain), info
 
 
-def _val_rms(net: ShamNet, theta_val: ShamParams, kernel: str) -> float:
-    return float(jnp.sqrt(jnp.mean(net_smf_residuals(net, theta_val, kernel=kernel) ** 2)))
-
-
 def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     """Phase 2 (App. D.3): Eq. D4 with early stopping on held-out theta. Returns (net, info)."""
     t0 = time.time()
@@ -312,15 +316,17 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     layers = _cast(net.layers, dt)
     state = opt.init(layers)
     theta_val = sample_domain(domain, seed + 3, cfg.n_val)
-    # validation in float64 on the training grid
+    tail = dict(tail_weight=cfg.tail_weight, tail_power=cfg.tail_power)
+    # validation in float64 on the training grid: sqrt of the training objective without the slope hinge
+    # (the rms of Delta, i.e. Eq. D4, unless a tail weight is set)
     val_fn = jax.jit(
-        lambda ly: jnp.sqrt(jnp.mean(net_smf_residuals(ShamNet(_cast(ly, jnp.float64), domain), theta_val, kernel=cfg.kernel) ** 2))
+        lambda ly: jnp.sqrt(tail_weighted_loss(net_smf_residuals(ShamNet(_cast(ly, jnp.float64), domain), theta_val, kernel=cfg.kernel), **tail))
     )
 
     def loss_fn(ly, th):
         net_c = ShamNet(ly, dom_c)
         res = net_smf_residuals(net_c, th, logmh_grid=grid_c, logsm=logsm_c, kernel=cfg.kernel)
-        loss = jnp.mean(res**2)
+        loss = tail_weighted_loss(res, **tail)
         if cfg.mono_weight > 0:
             pred = jax.vmap(lambda t: net_logsm(net_c, t, grid_c))(th)
             loss = loss + cfg.mono_weight * smhm_slope_penalty(pred, grid_c, min_slope=cfg.mono_min_slope)
@@ -346,7 +352,8 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     v0 = float(val_fn(layers))
     ok0 = eligible(layers)
     best = (v0 if ok0 else float("inf"), layers, 0)
-    _log(f"phase 2: start, validation rms {v0:.4e} dex{'' if ok0 else ' (not monotonic: not eligible as best)'}", quiet)
+    vname = "validation rms" if cfg.tail_weight == 0 else "validation sqrt(Eq. D4 + tail term)"
+    _log(f"phase 2: start, {vname} {v0:.4e} dex{'' if ok0 else ' (not monotonic: not eligible as best)'}", quiet)
     history = [(0, float("nan"), v0)]
     stale = 0
     # one Latin hypercube per block of steps, so batches stay space-filling
@@ -367,7 +374,7 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
                 else:
                     stale += 1
                 _log(
-                    f"phase 2: step {step_i}, batch loss (Eq. D4) {float(loss):.3e}, validation rms {v:.4e} dex "
+                    f"phase 2: step {step_i}, batch loss {float(loss):.3e}, {vname} {v:.4e} dex "
                     f"(best {best[0]:.4e} at {best[2]}), {time.time() - t0:.0f} s",
                     quiet,
                 )

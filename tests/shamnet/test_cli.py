@@ -10,12 +10,15 @@ from shaminfer.shamnet import load_shamnet
 
 def test_quick_run_writes_weights_and_card(tmp_path):
     out = tmp_path / "net"
-    assert main(["train-shamnet", "--quick", "--seed", "3", "--hidden", "16,8", "--batch", "3", "--out", str(out)]) == 0
+    assert main(["train-shamnet", "--quick", "--seed", "3", "--hidden", "16,8", "--batch", "3", "--tail-weight", "0.5",
+                 "--tail-power", "6", "--dtype", "float64", "--out", str(out)]) == 0
     net = load_shamnet(out / "shamnet.npz")
     assert [w.shape[1] for w, _ in net.layers[:-1]] == [16, 8]
     card = json.loads((out / "shamnet.json").read_text())
     assert card["seed"] == 3 and card["architecture"]["hidden"] == [16, 8]
-    assert card["training"]["config"]["batch"] == 3
+    config = card["training"]["config"]
+    assert config["batch"] == 3 and config["tail_weight"] == 0.5 and config["tail_power"] == 6.0
+    assert config["dtype"] == "float64"
     assert np.isfinite(card["accuracy"]["rms_dex"]) and card["accuracy"]["n_theta"] == 20
     assert (out / "phase2_history.csv").exists()
 
@@ -29,6 +32,8 @@ def test_quick_run_writes_weights_and_card(tmp_path):
         (["--max-steps", "0"], "--max-steps: expected a positive integer"),
         (["--lr", "-1"], "--lr: expected a positive step size"),
         (["--init", "/nonexistent/w.npz"], "--init: expected an existing weights file"),
+        (["--tail-weight", "-1"], "--tail-weight: expected a non-negative weight, found -1.0"),
+        (["--tail-power", "2"], "--tail-power: expected a power > 2, found 2.0"),
     ],
 )
 def test_bad_flags_exit_2_and_name_the_flag(tmp_path, capsys, flags, message):
