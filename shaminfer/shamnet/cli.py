@@ -50,16 +50,6 @@ def run_train(args) -> int:
             posterior_warmup=100, posterior_samples=300, n_fit_theta=12, fit_center_steps=200, fit_steps=50, fit_loss_max=10.0,
             init_steps=100, n_sup_theta=8, sup_iter=5, sup_steps=20, max_steps=40, val_every=20, n_val=8, n_accuracy=20,
         )
-    if args.max_steps is not None:
-        if args.max_steps < 1:
-            print(f"error: --max-steps: expected a positive integer, found {args.max_steps}", file=sys.stderr)
-            return 2
-        cfg = cfg._replace(max_steps=args.max_steps)
-    if args.lr is not None:
-        if not args.lr > 0:
-            print(f"error: --lr: expected a positive step size, found {args.lr}", file=sys.stderr)
-            return 2
-        cfg = cfg._replace(lr=args.lr)
     if args.hidden is not None:
         try:
             hidden = tuple(int(h) for h in args.hidden.split(","))
@@ -70,33 +60,29 @@ def run_train(args) -> int:
                   file=sys.stderr)
             return 2
         cfg = cfg._replace(hidden=hidden)
-    if args.batch is not None:
-        if args.batch < 1:
-            print(f"error: --batch: expected a positive integer, found {args.batch}", file=sys.stderr)
+    # (config field, flag, check, what the flag expects); None: any value argparse accepted
+    numeric = [
+        ("max_steps", "--max-steps", lambda v: v >= 1, "a positive integer"),
+        ("lr", "--lr", lambda v: v > 0, "a positive step size"),
+        ("batch", "--batch", lambda v: v >= 1, "a positive integer"),
+        ("tail_weight", "--tail-weight", lambda v: v >= 0, "a non-negative weight"),
+        ("tail_power", "--tail-power", lambda v: v > 2, "a power > 2"),
+        ("dtype", "--dtype", None, None),
+        ("mono_weight", "--mono-weight", None, None),
+        ("mono_min_slope", "--mono-min-slope", None, None),
+        ("sup_steps", "--sup-steps", None, None),
+        ("patience", "--patience", None, None),
+    ]
+    for field, flag, ok, expected in numeric:
+        value = getattr(args, field)
+        if value is None:
+            continue
+        if ok is not None and not ok(value):
+            print(f"error: {flag}: expected {expected}, found {value}", file=sys.stderr)
             return 2
-        cfg = cfg._replace(batch=args.batch)
-    if args.tail_weight is not None:
-        if not args.tail_weight >= 0:
-            print(f"error: --tail-weight: expected a non-negative weight, found {args.tail_weight}", file=sys.stderr)
-            return 2
-        cfg = cfg._replace(tail_weight=args.tail_weight)
-    if args.tail_power is not None:
-        if not args.tail_power > 2:
-            print(f"error: --tail-power: expected a power > 2, found {args.tail_power}", file=sys.stderr)
-            return 2
-        cfg = cfg._replace(tail_power=args.tail_power)
-    if args.dtype is not None:
-        cfg = cfg._replace(dtype=args.dtype)
-    if args.mono_weight is not None:
-        cfg = cfg._replace(mono_weight=args.mono_weight)
-    if args.mono_min_slope is not None:
-        cfg = cfg._replace(mono_min_slope=args.mono_min_slope)
-    if args.sup_steps is not None:
-        cfg = cfg._replace(sup_steps=args.sup_steps)
+        cfg = cfg._replace(**{field: value})
     if args.require_monotonic:
         cfg = cfg._replace(require_monotonic=True)
-    if args.patience is not None:
-        cfg = cfg._replace(patience=args.patience)
     if args.init is not None and not os.path.exists(args.init):
         print(f"error: --init: expected an existing weights file, found {args.init!r}", file=sys.stderr)
         return 2
