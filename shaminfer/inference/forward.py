@@ -193,10 +193,10 @@ def jackknife_predictions(catalog, config, theta: ShamParams, *, n_side: int, ne
     -------
     list of ``stats.Predictions`` (numpy arrays), one per subvolume.
     """
-    import jax
     import jax.numpy as jnp
 
-    from ..stats.clustering import make_pair_counter, random_pair_counts, wp_from_pair_counts
+    from ..stats.clustering import random_pair_counts, wp_from_pair_counts
+    from ..stats.paircount import pair_counts
     from ..stats.config import ds_bin_edges
     from ..stats.lensing import delta_sigma_from_weights, merge_annuli
     from ..stats.predict import Predictions, resolve_smhm
@@ -213,10 +213,8 @@ def jackknife_predictions(catalog, config, theta: ShamParams, *, n_side: int, ne
     w_smf = np.asarray(smf_bin_weights(mu, sigma, smf_edges)) if smf_edges.size else None
     w_s = np.asarray(sample_weights(mu, sigma, tuple(config.samples)))
     nsample = w_s.shape[0]
-    dd_fn = None
-    if rp_edges.size and nsample:
-        dd_fn = make_pair_counter(catalog.pos, box_size=box, rp_edges=rp_edges, pi_max=config.pi_max,
-                                  los_axis=config.los_axis, engine="exact")
+    pos = np.asarray(catalog.pos, dtype=np.float64)
+    count_pairs = bool(rp_edges.size and nsample)
     ds_edges = ds_bin_edges(config, catalog)
     profiles = pidx = None
     if ds_edges.size and nsample:
@@ -234,13 +232,14 @@ def jackknife_predictions(catalog, config, theta: ShamParams, *, n_side: int, ne
         smf = (np.asarray(smf_from_weights(w_smf * keep, smf_edges, volume)) / frac if w_smf is not None
                else np.zeros(0))
         ws = w_s * keep
-        if dd_fn is not None:
-            # the pair count (a pure_callback) is finished before anything else is dispatched: on a CPU client
-            # with one thread, work queued behind a running callback can starve the transfer of its argument
-            dds = [jax.block_until_ready(dd_fn(jnp.asarray(ws[j]))) for j in range(nsample)]
+        if count_pairs:
+            # no gradients are needed here, so the numba pair count is called directly rather than through
+            # the engine's pure_callback (which deadlocked in a single-CPU process)
+            dds = [pair_counts(pos, ws[j], box_size=box, rp_edges=rp_edges, pi_max=float(config.pi_max),
+                               los_axis=int(config.los_axis)) for j in range(nsample)]
             wp = np.stack([
                 np.asarray(wp_from_pair_counts(
-                    dds[j],
+                    jnp.asarray(dds[j]),
                     random_pair_counts(jnp.asarray(ws[j]), rp_edges=rp_edges, pi_max=config.pi_max, box_size=box),
                     config.pi_max))
                 for j in range(nsample)])
