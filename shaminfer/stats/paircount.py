@@ -50,6 +50,7 @@ __all__ = [
     "neighbour_sums",
     "pair_counts",
     "corrfunc_pair_counts",
+    "grid_order",
     "DEFAULT_REACH",
     "SERIAL_BELOW",
 ]
@@ -113,8 +114,12 @@ def _bin_table(rp_edges: np.ndarray):
 
 
 @numba.njit(cache=True)
-def _grid_order(x, y, z, box, ncell):
-    """Order of the points by (column, z) and the start of each column, shape (ncell^2 + 1,)."""
+def grid_order(x, y, z, box, ncell):
+    """Order of the points by (column, z) and the start of each column, shape (ncell^2 + 1,).
+
+    The cell list shared by the pair kernels here and the tabulated engine's kernel: columns of
+    ``ncell x ncell`` cells in (x, y) (coordinates in ``[0, box)``), points sorted by z within a column.
+    """
     n = x.size
     f = ncell / box
     ncol = ncell * ncell
@@ -334,7 +339,7 @@ def _run(pos, weights, box_size, rp_edges, pi_max, los_axis, nthreads, reach, wa
     if w.size < 2:
         return dd, g_out
     ncell, nphase = _grid_shape(w.size, box, float(rp_edges[-1]), int(reach))
-    order, col_start = _grid_order(x, y, z, box, ncell)
+    order, col_start = grid_order(x, y, z, box, ncell)
     xs, ys, zs, ws = x[order], y[order], z[order], w[order]
     edges2, table, shift, kmin = _bin_table(rp_edges)
     nslot = nbin + 2

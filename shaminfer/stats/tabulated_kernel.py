@@ -30,7 +30,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .paircount import _grid_order
+from .paircount import grid_order
 
 __all__ = ["pair_table", "TABLE_REACH"]
 
@@ -160,7 +160,7 @@ def pair_table(pos, node_index, node_frac, n_nodes: int, *, box_size, rp_edges, 
     axes = [ax for ax in (0, 1, 2) if ax != los_axis] + [los_axis]
     x, y, z = (np.ascontiguousarray(pos[:, ax]) for ax in axes)
     ncell = max(1, min(int(np.floor(box * reach / rp_edges[-1])), 1024))
-    order, col_start = _grid_order(x, y, z, box, ncell)
+    order, col_start = grid_order(x, y, z, box, ncell)
     xs, ys, zs = x[order], y[order], z[order]
     ks = np.ascontiguousarray(np.asarray(node_index, dtype=np.int64)[order])
     ts = np.ascontiguousarray(np.asarray(node_frac, dtype=np.float64)[order])

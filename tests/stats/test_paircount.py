@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from shaminfer.stats.paircount import _bin_table, corrfunc_pair_counts, neighbour_sums, pair_counts
+from shaminfer.stats.paircount import _bin_table, corrfunc_pair_counts, grid_order, neighbour_sums, pair_counts
 
 from .standin import brute_force_pair_sums
 
@@ -107,3 +107,17 @@ def test_bad_inputs_are_refused(kwargs, match):
     pos, w = np.asarray(args.pop("pos")), np.asarray(args.pop("weights"))
     with pytest.raises(ValueError, match=match):
         neighbour_sums(pos, w, **args)
+
+
+def test_grid_order_is_a_cell_list_sorted_by_z():
+    box, ncell = 10.0, 4
+    pos, _ = _points(11, 500, box)
+    x, y, z = (np.ascontiguousarray(pos[:, k]) for k in range(3))
+    order, start = grid_order(x, y, z, box, ncell)
+    assert np.array_equal(np.sort(order), np.arange(500))  # a permutation
+    assert start[0] == 0 and start[-1] == 500 and np.all(np.diff(start) >= 0)
+    col = np.minimum((x * ncell / box).astype(int), ncell - 1) * ncell + np.minimum((y * ncell / box).astype(int), ncell - 1)
+    for c in range(ncell * ncell):
+        members = order[start[c]:start[c + 1]]
+        assert np.array_equal(np.sort(members), np.flatnonzero(col == c))
+        assert np.all(np.diff(z[members]) >= 0)

@@ -1,0 +1,102 @@
+"""How low can the SHAMNet accuracy benchmark go? A per-theta free-form fit (issue 3 diagnostic).
+
+For the first n held-out theta of ``shamnet_accuracy.py`` (same seed, same draw), a
+monotonic SMHM with one free slope per quadrature interval (1501 nodes,
+``log10 M* = a + cumsum(softplus(s) * dlog10 Mpeak)``) is fitted directly to
+the mean squared Delta of Eq. C2 with Adam (cosine step size from 3e-3),
+starting from the shipped network's SMHM. No network can beat this fit at a
+given theta by more than the optimizer's shortfall, so its pooled rms is the
+floor of the benchmark's rms, and the gap to the network's rms is what a
+better network could still gain.
+
+Usage: JAX_ENABLE_X64=1 python benchmarks/shamnet_floor.py [--n-theta 50] [--steps 3000] [--weights PATH]
+(about 25 minutes per 50 theta on one core at 3000 steps).
+"""
+import argparse
+import time
+
+from shaminfer import configure_jax
+
+configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+from shamnet_accuracy import HELD_OUT_SEED  # noqa: E402
+
+from shaminfer.ingredients.theta import ShamParams  # noqa: E402
+from shaminfer.shamnet import load_shamnet  # noqa: E402
+from shaminfer.shamnet.domain import sample_domain  # noqa: E402
+from shaminfer.shamnet.losses import EVAL_LOGMH_GRID, smf_residuals_from_logsm_grid  # noqa: E402
+from shaminfer.shamnet.network import net_logsm  # noqa: E402
+
+GRID = jnp.asarray(EVAL_LOGMH_GRID)
+DM = jnp.diff(GRID)
+N_HELD_OUT = 1000  # as in shamnet_accuracy.py
+
+
+def smhm_of(p):
+    """Monotonic SMHM on GRID from (a, s): a + cumulative softplus slopes."""
+    a, s = p
+    return jnp.concatenate([a[None], a + jnp.cumsum(jax.nn.softplus(s) * DM)])
+
+
+def residuals(p, theta):
+    return smf_residuals_from_logsm_grid(theta, smhm_of(p), logmh_grid=GRID)
+
+
+def fit_chunk(net, theta, steps):
+    """Residuals (n, 100) of the network and of the free-form fits, for a chunk of theta."""
+    opt = optax.adam(optax.cosine_decay_schedule(3e-3, steps, alpha=0.01))
+
+    def loss(p):  # a sum over theta: each theta's parameters get their own gradient
+        return jnp.sum(jax.vmap(lambda pp, tt: jnp.mean(residuals(pp, tt) ** 2))(p, theta))
+
+    @jax.jit
+    def step(p, state):
+        g = jax.grad(loss)(p)
+        upd, state = opt.update(g, state, p)
+        return optax.apply_updates(p, upd), state
+
+    mu0 = jax.vmap(lambda t: net_logsm(net, t, GRID))(theta)
+    slope0 = jnp.maximum(jnp.diff(mu0, axis=1) / DM, 1e-3)
+    p = (mu0[:, 0], jnp.log(jnp.expm1(slope0)))
+    r_net = np.asarray(jax.vmap(residuals)(p, theta))
+    state = opt.init(p)
+    for _ in range(steps):
+        p, state = step(p, state)
+    return r_net, np.asarray(jax.vmap(residuals)(p, theta))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-theta", type=int, default=50)
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--chunk", type=int, default=50)
+    ap.add_argument("--weights", default=None)
+    a = ap.parse_args()
+    net = load_shamnet(a.weights)
+    if not 1 <= a.n_theta <= N_HELD_OUT:
+        raise SystemExit(f"--n-theta: expected 1 to {N_HELD_OUT}, found {a.n_theta}")
+    theta = sample_domain(net.domain, HELD_OUT_SEED, N_HELD_OUT)  # the benchmark's 1000 theta; the first n-theta
+    t0 = time.time()
+    r_net, r_fit = [], []
+    for i in range(0, a.n_theta, a.chunk):
+        th = ShamParams(*(jnp.asarray(v[i:min(i + a.chunk, a.n_theta)]) for v in theta))
+        rn, rf = fit_chunk(net, th, a.steps)
+        r_net.append(rn)
+        r_fit.append(rf)
+        print(f"theta {i}-{i + rn.shape[0] - 1}: network rms {np.sqrt(np.mean(rn**2)):.5f}, free-form rms "
+              f"{np.sqrt(np.mean(rf**2)):.5f}, {time.time() - t0:.0f} s", flush=True)
+    r_net, r_fit = np.concatenate(r_net), np.concatenate(r_fit)
+    per_fit = np.sqrt(np.mean(r_fit**2, axis=1))
+    print("per-theta free-form rms, percentiles 10/50/90/100: "
+          + " ".join(f"{x:.5f}" for x in np.percentile(per_fit, [10, 50, 90, 100])))
+    print(f"shamnet_floor n_theta={r_net.shape[0]} steps={a.steps} network_rms={np.sqrt(np.mean(r_net**2)):.5f} "
+          f"free_rms={np.sqrt(np.mean(r_fit**2)):.5f} network_max={np.abs(r_net).max():.4f} "
+          f"free_max={np.abs(r_fit).max():.4f}")
+
+
+if __name__ == "__main__":
+    main()
