@@ -41,6 +41,17 @@ def main():
     print(f"evaluated {rep.n_theta} theta in {time.time() - t0:.1f} s")
     print(f"|Delta| percentiles 50/95/99: {q[0]:.4f} {q[1]:.4f} {q[2]:.4f} dex")
     print("rms by log10 M*: " + " ".join(f"{x:.2f}:{r:.4f}" for x, r in zip(np.linspace(9, 12, 100)[::11], per_point[::11])))
+    # where the error sits: the sigma faces of the domain, and the steep high-mass end of the SMF
+    sq = res**2
+    slo, shi = np.asarray(theta.sigma_lo), np.asarray(theta.sigma_hi)
+    for name, m in (("sigma_hi > 0.45", shi > 0.45), ("sigma_lo < 0.15", slo < 0.15),
+                    ("0.15 <= sigma_lo, sigma_hi <= 0.45", (slo >= 0.15) & (shi <= 0.45))):
+        if m.any():
+            print(f"{name}: {int(m.sum())} theta, {np.sum(sq[m]) / np.sum(sq):.0%} of the squared error, "
+                  f"rms {np.sqrt(np.mean(sq[m])):.5f}, max {np.max(np.abs(res[m])):.4f} dex")
+    high = np.linspace(9, 12, res.shape[1]) >= 11.5
+    print(f"log10 M* >= 11.5: {np.sum(sq[:, high]) / np.sum(sq):.0%} of the squared error; "
+          f"rms below {np.sqrt(np.mean(sq[:, ~high])):.5f}, above {np.sqrt(np.mean(sq[:, high])):.5f} dex")
     slopes = min_smhm_slope(net, theta)
     print(f"SMHM slope d log10 M* / d log10 Mpeak on 10 <= log10 Mpeak <= 15.5: min {slopes.min():+.4f}, "
           f"{int(np.sum(slopes <= 0))} of {rep.n_theta} theta non-increasing somewhere")
