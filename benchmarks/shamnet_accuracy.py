@@ -20,16 +20,18 @@ configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 import numpy as np  # noqa: E402
 
 from shaminfer.shamnet import load_kernel, load_shamnet  # noqa: E402
-from shaminfer.shamnet.accuracy import min_smhm_slope, smf_accuracy  # noqa: E402
+from shaminfer.shamnet.accuracy import LOSS_POINTS, min_smhm_slope, smf_accuracy  # noqa: E402
 from shaminfer.shamnet.domain import sample_domain  # noqa: E402
 
 HELD_OUT_SEED = 20261121  # training uses seeds 0-20000 and 10000019 + s, 20000003 + s
+N_HELD_OUT = 1000
+FACE_DEX = 0.05  # theta within this of a sigma bound count as "on the face"
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--weights", default=None)
-    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--n", type=int, default=N_HELD_OUT)
     a = p.parse_args()
     net = load_shamnet(a.weights)
     theta = sample_domain(net.domain, HELD_OUT_SEED, a.n)
@@ -40,16 +42,18 @@ def main():
     per_point = np.sqrt(np.mean(res**2, axis=0))
     print(f"evaluated {rep.n_theta} theta in {time.time() - t0:.1f} s")
     print(f"|Delta| percentiles 50/95/99: {q[0]:.4f} {q[1]:.4f} {q[2]:.4f} dex")
-    print("rms by log10 M*: " + " ".join(f"{x:.2f}:{r:.4f}" for x, r in zip(np.linspace(9, 12, 100)[::11], per_point[::11])))
+    print("rms by log10 M*: " + " ".join(f"{x:.2f}:{r:.4f}" for x, r in zip(LOSS_POINTS[::11], per_point[::11])))
     # where the error sits: the sigma faces of the domain, and the steep high-mass end of the SMF
     sq = res**2
     slo, shi = np.asarray(theta.sigma_lo), np.asarray(theta.sigma_hi)
-    for name, m in (("sigma_hi > 0.45", shi > 0.45), ("sigma_lo < 0.15", slo < 0.15),
-                    ("0.15 <= sigma_lo, sigma_hi <= 0.45", (slo >= 0.15) & (shi <= 0.45))):
+    lo, hi = (float(x) for x in np.asarray(net.domain.sigma_range))
+    lo_face, hi_face = lo + FACE_DEX, hi - FACE_DEX
+    for name, m in ((f"sigma_hi > {hi_face:.2f}", shi > hi_face), (f"sigma_lo < {lo_face:.2f}", slo < lo_face),
+                    (f"{lo_face:.2f} <= sigma_lo, sigma_hi <= {hi_face:.2f}", (slo >= lo_face) & (shi <= hi_face))):
         if m.any():
             print(f"{name}: {int(m.sum())} theta, {np.sum(sq[m]) / np.sum(sq):.0%} of the squared error, "
                   f"rms {np.sqrt(np.mean(sq[m])):.5f}, max {np.max(np.abs(res[m])):.4f} dex")
-    high = np.linspace(9, 12, res.shape[1]) >= 11.5
+    high = LOSS_POINTS >= 11.5
     print(f"log10 M* >= 11.5: {np.sum(sq[:, high]) / np.sum(sq):.0%} of the squared error; "
           f"rms below {np.sqrt(np.mean(sq[:, ~high])):.5f}, above {np.sqrt(np.mean(sq[:, high])):.5f} dex")
     slopes = min_smhm_slope(net, theta)

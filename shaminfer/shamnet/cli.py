@@ -61,7 +61,7 @@ def run_train(args) -> int:
             return 2
         cfg = cfg._replace(hidden=hidden)
     # (config field, flag, check, what the flag expects); None: any value argparse accepted
-    numeric = [
+    flags = [
         ("max_steps", "--max-steps", lambda v: v >= 1, "a positive integer"),
         ("lr", "--lr", lambda v: v > 0, "a positive step size"),
         ("batch", "--batch", lambda v: v >= 1, "a positive integer"),
@@ -73,7 +73,7 @@ def run_train(args) -> int:
         ("sup_steps", "--sup-steps", None, None),
         ("patience", "--patience", None, None),
     ]
-    for field, flag, ok, expected in numeric:
+    for field, flag, ok, expected in flags:
         value = getattr(args, field)
         if value is None:
             continue
