@@ -26,13 +26,20 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--sup-steps", type=int, default=None, help="steps of the supervised stage on exact SMHMs (default 0: off)")
     p.add_argument("--require-monotonic", action="store_true", help="phase 2 keeps only weights monotonic on 256 held-out theta")
     p.add_argument("--hidden", default=None,
-                   help="hidden layer widths, comma-separated (default 64,32,8,4 as in App. D.1; ignored with --init)")
+                   help="hidden layer widths, comma-separated (default 64,32,8,4 as in App. D.1); with --init, widen the "
+                        "warm-start network to these widths without changing its predictions")
     p.add_argument("--batch", type=int, default=None, help="phase-2 theta per Adam step (default: the shipped configuration)")
     p.add_argument("--tail-weight", type=float, default=None,
                    help="phase 2 adds this times mean(|Delta|^p)^(2/p) to Eq. D4, pulling down the worst residuals (default 0: off)")
     p.add_argument("--tail-power", type=float, default=None, help="the p of --tail-weight (default 8; must exceed 2)")
     p.add_argument("--dtype", choices=("float32", "float64"), default=None,
                    help="floating type of the training steps (default float32; validation and accuracy are always float64)")
+    p.add_argument("--warmup", type=int, default=None, dest="warmup_steps",
+                   help="phase-2 steps of linear step-size warm-up before the cosine decay (default 0)")
+    p.add_argument("--face-fraction", type=float, default=None,
+                   help="fraction of each phase-2 batch drawn with sigma_lo, sigma_hi crowded towards 0.1 and 0.5 (default 0)")
+    p.add_argument("--face-power", type=float, default=None,
+                   help="how strongly --face-fraction crowds sigma to the faces: density ~ |t|^(p-1) (default 3; must be >= 1)")
     p.add_argument("--quick", action="store_true", help="tiny configuration for smoke tests (not accurate)")
     p.set_defaults(func=run_train)
     return p
@@ -60,6 +67,7 @@ def run_train(args) -> int:
                   file=sys.stderr)
             return 2
         cfg = cfg._replace(hidden=hidden)
+    widen = None
     # (config field, flag, check, what the flag expects); None: any value argparse accepted
     flags = [
         ("max_steps", "--max-steps", lambda v: v >= 1, "a positive integer"),
@@ -68,6 +76,9 @@ def run_train(args) -> int:
         ("tail_weight", "--tail-weight", lambda v: v >= 0, "a non-negative weight"),
         ("tail_power", "--tail-power", lambda v: v > 2, "a power > 2"),
         ("dtype", "--dtype", None, None),
+        ("warmup_steps", "--warmup", lambda v: v >= 0, "a non-negative integer"),
+        ("face_fraction", "--face-fraction", lambda v: 0 <= v <= 1, "a fraction in [0, 1]"),
+        ("face_power", "--face-power", lambda v: v >= 1, "a power >= 1"),
         ("mono_weight", "--mono-weight", None, None),
         ("mono_min_slope", "--mono-min-slope", None, None),
         ("sup_steps", "--sup-steps", None, None),
@@ -86,6 +97,15 @@ def run_train(args) -> int:
     if args.init is not None and not os.path.exists(args.init):
         print(f"error: --init: expected an existing weights file, found {args.init!r}", file=sys.stderr)
         return 2
+    if args.init is not None and args.hidden is not None:
+        from .io import load_shamnet
+
+        old = tuple(int(w.shape[1]) for w, _ in load_shamnet(args.init).layers[:-1])
+        if len(old) != len(cfg.hidden) or any(h < o for h, o in zip(cfg.hidden, old)):
+            print(f"error: --hidden: with --init, expected {len(old)} widths each at least those of the warm-start "
+                  f"network {','.join(map(str, old))}, found {args.hidden!r}", file=sys.stderr)
+            return 2
+        widen = cfg.hidden
     command = "shaminfer " + " ".join(sys.argv[1:]) if os.path.basename(sys.argv[0]) == "shaminfer" else None
-    train_shamnet(args.seed, args.out, cfg=cfg, command=command, init=args.init)
+    train_shamnet(args.seed, args.out, cfg=cfg, command=command, init=args.init, widen=widen)
     return 0

@@ -103,13 +103,20 @@ def check_theta_in_domain(domain: ShamNetDomain, theta: ShamParams) -> None:
         )
 
 
-def sample_domain(domain: ShamNetDomain, seed: int, n: int, *, latin: bool = True) -> ShamParams:
+def sample_domain(domain: ShamNetDomain, seed: int, n: int, *, latin: bool = True, face_power: float = 1.0) -> ShamParams:
     """Draw ``n`` theta inside the domain: a Latin hypercube in (u1, u2, sigma_lo, sigma_hi).
 
     Points with alpha > alpha_max are discarded and replaced until ``n`` remain.
+    ``face_power`` p > 1 crowds each sigma towards the faces of its range: with
+    t = 2 z - 1 the hypercube coordinate, sigma sits at |t|^(1/p) on each side,
+    so its density grows as |t|^(p - 1) from the middle of the range to the
+    faces (p = 1: uniform). Training uses it to oversample the sigma corners,
+    where SHAMNet's largest errors sit.
     """
     from scipy.stats import qmc
 
+    if not face_power >= 1.0:
+        raise ValueError(f"face_power: expected a value >= 1, found {face_power}")
     rng = np.random.default_rng(seed)
     out = []
     count = 0
@@ -122,7 +129,11 @@ def sample_domain(domain: ShamNetDomain, seed: int, n: int, *, latin: bool = Tru
         u = 2.0 * z[:, :2] - 1.0
         p = np.asarray(domain.center) + (u * np.asarray(domain.halfwidth)) @ np.asarray(domain.eigvecs).T
         lo, hi = (float(x) for x in np.asarray(domain.sigma_range))
-        s = lo + (hi - lo) * z[:, 2:]
+        zs = z[:, 2:]
+        if face_power != 1.0:
+            t = 2.0 * zs - 1.0
+            zs = 0.5 * (np.sign(t) * np.abs(t) ** (1.0 / face_power) + 1.0)
+        s = lo + (hi - lo) * zs
         keep = p[:, 1] <= float(domain.alpha_max)
         block = np.column_stack([p, s])[keep]
         out.append(block)

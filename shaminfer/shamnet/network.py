@@ -27,6 +27,7 @@ __all__ = [
     "shamnet_inputs",
     "shamnet_forward",
     "net_logsm",
+    "widen_shamnet",
 ]
 
 DEFAULT_HIDDEN = (64, 32, 8, 4)
@@ -58,6 +59,33 @@ def init_shamnet(key, domain: ShamNetDomain, *, hidden=DEFAULT_HIDDEN) -> ShamNe
     w_last, _ = layers[-1]
     layers[-1] = (w_last * 0.1, jnp.full((1,), b_out))
     return ShamNet(tuple(layers), domain)
+
+
+def widen_shamnet(key, net: ShamNet, hidden) -> ShamNet:
+    """Function-preserving widening of ``net`` to the hidden widths ``hidden`` (same depth, each at least as wide).
+
+    The old weights sit in the top-left block of each new matrix. The new units
+    get LeCun-normal incoming weights (so they are active) and zero outgoing
+    weights (so they change nothing): the widened network predicts exactly what
+    ``net`` predicts, and training then grows the new units from there.
+    """
+    old = tuple(w.shape[1] for w, _ in net.layers[:-1])
+    hidden = tuple(int(h) for h in hidden)
+    if len(hidden) != len(old) or any(h < o for h, o in zip(hidden, old)):
+        raise ValueError(f"hidden: expected {len(old)} widths each at least the network's {old}, found {hidden}")
+    sizes_old = (5,) + old + (1,)
+    sizes_new = (5,) + hidden + (1,)
+    keys = jax.random.split(key, len(net.layers))
+    layers = []
+    for i, (k, (w, b)) in enumerate(zip(keys, net.layers)):
+        n_in, n_out = sizes_new[i], sizes_new[i + 1]
+        o_in, o_out = sizes_old[i], sizes_old[i + 1]
+        fresh = jax.random.normal(k, (n_in, n_out), dtype=w.dtype) / jnp.sqrt(n_in)
+        # rows >= o_in carry the new units of the layer below: zero into the old units, fresh into the new ones
+        w_new = fresh.at[:o_in, :o_out].set(w).at[o_in:, :o_out].set(0.0)
+        b_new = jnp.zeros(n_out, dtype=b.dtype).at[:o_out].set(b)
+        layers.append((w_new, b_new))
+    return ShamNet(tuple(layers), net.domain)
 
 
 def shamnet_inputs(domain: ShamNetDomain, theta: ShamParams, logmpeak):

@@ -30,6 +30,17 @@ schedule, and validation on held-out theta every ``val_every`` steps; the best
 validated weights are kept and training stops when the validation rms has not
 improved for ``patience`` checks (or at ``max_steps``).
 
+Step size warm-up and face oversampling (deviations; opt-in): with
+``warmup_steps > 0`` the Adam step size rises linearly from 0 to ``lr`` before
+the cosine decay (a gentle restart for warm starts), and with
+``face_fraction > 0`` that fraction of every batch is drawn with each sigma
+crowded towards the faces of [0.1, 0.5] (``face_power``; see
+:func:`~shaminfer.shamnet.domain.sample_domain`), where the largest errors sit.
+
+Widening (opt-in, warm starts only): ``train_shamnet(..., widen=hidden)``
+grows the warm-start network to wider hidden layers without changing its
+predictions (:func:`~shaminfer.shamnet.network.widen_shamnet`) before phase 2.
+
 Tail term (a deviation; opt-in, ``tail_weight > 0``): Phase 2 adds
 ``tail_weight * mean(|Delta|^p)^(2/p)`` (``p = tail_power``) to Eq. D4
 (:func:`~shaminfer.shamnet.losses.tail_weighted_loss`), which weights the
@@ -60,7 +71,7 @@ from .domain import SDSS_FIDUCIAL, ShamNetDomain, make_domain, sample_domain, sd
 from .io import save_shamnet
 from .deconvolution import solve_smhm_batch
 from .losses import LOSS_LOGSM, TRAIN_LOGMH_GRID, net_smf_residuals, net_smhm_regression_loss, smhm_fit_loss, smhm_slope_penalty, tail_weighted_loss
-from .network import ShamNet, init_shamnet, net_logsm, parameter_count
+from .network import ShamNet, init_shamnet, net_logsm, parameter_count, widen_shamnet
 
 __all__ = ["TrainConfig", "DEFAULT_TRAIN_CONFIG", "TrainResult", "fit_smhm_batch", "train_phase1", "solve_targets", "train_supervised", "train_phase2", "train_shamnet"]
 
@@ -106,6 +117,9 @@ class TrainConfig(NamedTuple):
     dtype: str = "float32"
     tail_weight: float = 0.0
     tail_power: float = 8.0
+    warmup_steps: int = 0
+    face_fraction: float = 0.0
+    face_power: float = 3.0
 
 
 DEFAULT_TRAIN_CONFIG = TrainConfig()
@@ -311,7 +325,10 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     dt = jnp.dtype(cfg.dtype)
     domain = net.domain
     dom_c, grid_c, logsm_c = _cast((domain, TRAIN_LOGMH_GRID, LOSS_LOGSM), dt)
-    sched = optax.cosine_decay_schedule(cfg.lr, cfg.max_steps, alpha=cfg.lr_final_fraction)
+    if cfg.warmup_steps > 0:
+        sched = optax.warmup_cosine_decay_schedule(0.0, cfg.lr, cfg.warmup_steps, cfg.max_steps, end_value=cfg.lr * cfg.lr_final_fraction)
+    else:
+        sched = optax.cosine_decay_schedule(cfg.lr, cfg.max_steps, alpha=cfg.lr_final_fraction)
     opt = optax.adam(sched)
     layers = _cast(net.layers, dt)
     state = opt.init(layers)
@@ -359,8 +376,17 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     # one Latin hypercube per block of steps, so batches stay space-filling
     block = 100
     step_i = 0
+    n_face = int(round(cfg.face_fraction * cfg.batch))
+    n_flat = cfg.batch - n_face
     for b0 in range(0, cfg.max_steps, block):
-        pool = sample_domain(domain, seed + 1000 + b0, block * cfg.batch)
+        pool = sample_domain(domain, seed + 1000 + b0, block * n_flat)
+        if n_face > 0:
+            faces = sample_domain(domain, seed + 500_000_000 + b0, block * n_face, face_power=cfg.face_power)
+            # interleave so that every batch holds n_flat uniform and n_face face-crowded theta
+            pool = ShamParams(*(
+                jnp.concatenate([a.reshape(block, n_flat), f.reshape(block, n_face)], axis=1).reshape(-1)
+                for a, f in zip(pool, faces)
+            ))
         for j in range(min(block, cfg.max_steps - b0)):
             th = ShamParams(*(v[j * cfg.batch : (j + 1) * cfg.batch] for v in pool))
             layers, state, loss = step(layers, state, th)
@@ -389,13 +415,15 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
 
 
 def train_shamnet(seed: int, out_dir, *, cfg: TrainConfig = DEFAULT_TRAIN_CONFIG, quiet=False, command: str | None = None,
-                  init=None) -> TrainResult:
+                  init=None, widen=None) -> TrainResult:
     """Run phase 1, the supervised stage and phase 2 from scratch and write ``out_dir/shamnet.npz`` and ``shamnet.json`` (the model card).
 
     With ``init`` (a weights file), the network, its domain and the domain's
     posterior are taken from that file and its model card, phase 1 and the
     supervised stage are skipped, and phase 2 continues from those weights
     (a warm-start fine-tune; the card records the file's checksum and command).
+    ``widen`` (hidden widths, warm starts only) first widens that network
+    without changing its predictions (:func:`~shaminfer.shamnet.network.widen_shamnet`).
     """
     t_start = time.time()
     out_dir = Path(out_dir)
@@ -413,7 +441,17 @@ def train_shamnet(seed: int, out_dir, *, cfg: TrainConfig = DEFAULT_TRAIN_CONFIG
         info1 = dict(skipped=f"warm start from {init}")
         info_sup = dict(steps=0, seconds=0.0, skipped=f"warm start from {init}")
         _log(f"warm start from {init} ({init_card.get('command')})", quiet)
+        if widen is not None:
+            old_hidden = [int(w.shape[1]) for w, _ in net1.layers[:-1]]
+            net1 = widen_shamnet(jax.random.PRNGKey(seed), net1, widen)
+            init_info["widened_from_hidden"] = old_hidden
+            info1 = dict(skipped=f"warm start from {init}, widened from {old_hidden} to {list(widen)} (function-preserving)")
+            _log(f"widened {old_hidden} -> {list(widen)}; predictions unchanged", quiet)
+        # the card's config records the architecture actually trained
+        cfg = cfg._replace(hidden=tuple(int(w.shape[1]) for w, _ in net1.layers[:-1]))
     else:
+        if widen is not None:
+            raise ValueError("widen: only a warm start (init=...) can be widened; set cfg.hidden for a network from scratch")
         samples, mean, cov = sdss_posterior(seed, num_warmup=cfg.posterior_warmup, num_samples=cfg.posterior_samples)
         domain = make_domain(mean, cov)
         _log(f"domain: SDSS-like posterior mean {np.round(mean, 5).tolist()}, sd {np.round(np.sqrt(np.diag(cov)), 5).tolist()}", quiet)
@@ -459,7 +497,8 @@ def train_shamnet(seed: int, out_dir, *, cfg: TrainConfig = DEFAULT_TRAIN_CONFIG
             logmpeak_range=np.asarray(domain.logmpeak_range).tolist(),
             sampling="scipy.stats.qmc.LatinHypercube in (u1, u2, sigma_lo, sigma_hi); alpha > alpha_max discarded",
         ),
-        stages=([f"warm start from {init} (phase 1 and the supervised stage skipped)"] if init is not None else [
+        stages=([f"warm start from {init} (phase 1 and the supervised stage skipped)"
+                 + (f"; widened to {list(widen)} without changing its predictions" if widen is not None else "")] if init is not None else [
             "phase 1 (App. D.2): three-roll fits (Eq. C3) and network regression to them (Eq. D3)",
             "supervised stage (deviation from App. D, for the accuracy goal): regression on exact SMHMs solved from Eq. 2 "
             "by fixed-point deconvolution (shaminfer/shamnet/deconvolution.py) for n_sup_theta theta, on the nodes whose "

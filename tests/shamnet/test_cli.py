@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from shaminfer.cli import main
-from shaminfer.shamnet import load_shamnet
+from shaminfer.shamnet import default_weights_path, load_shamnet
 
 
 def test_quick_run_writes_weights_and_card(tmp_path):
@@ -34,9 +34,15 @@ def test_quick_run_writes_weights_and_card(tmp_path):
         (["--init", "/nonexistent/w.npz"], "--init: expected an existing weights file"),
         (["--tail-weight", "-1"], "--tail-weight: expected a non-negative weight, found -1.0"),
         (["--tail-power", "2"], "--tail-power: expected a power > 2, found 2.0"),
+        (["--warmup", "-1"], "--warmup: expected a non-negative integer, found -1"),
+        (["--face-fraction", "1.5"], "--face-fraction: expected a fraction in [0, 1], found 1.5"),
+        (["--face-power", "0.5"], "--face-power: expected a power >= 1, found 0.5"),
+        (["--init", str(default_weights_path()), "--hidden", "32,32,8,4"],
+         "--hidden: with --init, expected 4 widths each at least those of the warm-start network 64,32,8,4, found '32,32,8,4'"),
     ],
 )
 def test_bad_flags_exit_2_and_name_the_flag(tmp_path, capsys, flags, message):
     assert main(["train-shamnet", "--out", str(tmp_path / "x"), *flags]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x" / "shamnet.npz").exists()
+

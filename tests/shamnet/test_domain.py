@@ -6,6 +6,7 @@ import pytest
 from shaminfer.ingredients import DEFAULT_SHAM_PARAMS, SchechterParams, ShamParams, schechter_smf
 from shaminfer.shamnet import check_theta_in_domain, default_domain, in_domain, sample_domain
 from shaminfer.shamnet.domain import SDSS_FIDUCIAL, domain_coordinates, make_domain, sdss_posterior
+from shaminfer.shamnet.domain import sample_domain as sample_on
 
 
 def test_samples_fill_the_domain_and_are_reproducible():
@@ -52,3 +53,21 @@ def test_nuts_posterior_matches_fisher_covariance():
     assert abs(mean[0] - f["logphi_star"]) < 3 * np.sqrt(cov_f[0, 0]) / np.sqrt(50)
     d = make_domain(mean, cov)
     np.testing.assert_allclose(np.sort(np.asarray(d.halfwidth)), np.sort(5 * np.sqrt(np.linalg.eigvalsh(cov))))
+
+
+def test_face_power_crowds_sigma_to_the_faces_and_stays_inside():
+    dom = default_domain()
+    flat = sample_domain(3, 4000)
+    faces = sample_on(dom, 3, 4000, face_power=3.0)
+    assert np.all(np.asarray(in_domain(faces)))
+    for s in (np.asarray(faces.sigma_lo), np.asarray(faces.sigma_hi)):
+        # density |t|^2 on t = 2 z - 1: P(|t| > 0.8) = 1 - 0.8^3 = 0.488, against 0.2 for uniform draws
+        t = np.abs(2.0 * (s - 0.1) / 0.4 - 1.0)
+        assert abs(np.mean(t > 0.8) - 0.488) < 0.03
+    t_flat = np.abs(2.0 * (np.asarray(flat.sigma_lo) - 0.1) / 0.4 - 1.0)
+    assert abs(np.mean(t_flat > 0.8) - 0.2) < 0.03
+    # (log10 phi*, alpha) are drawn as before
+    u = np.asarray(domain_coordinates(dom, faces))
+    assert u.min() < -0.9 and u.max() > 0.9
+    with pytest.raises(ValueError, match="face_power: expected a value >= 1, found 0.5"):
+        sample_on(dom, 3, 10, face_power=0.5)

@@ -70,3 +70,29 @@ def test_compiles_once_for_new_theta():
 def test_default_domain_is_that_of_the_shipped_net():
     d = default_domain()
     assert d.center.shape == (2,) and float(d.alpha_max) == -1.0
+
+
+def test_widening_preserves_predictions_and_gradients():
+    from shaminfer.shamnet.network import widen_shamnet
+
+    net = _net()
+    wide = widen_shamnet(jax.random.PRNGKey(5), net, (96, 40, 12, 4))
+    assert [w.shape for w, _ in wide.layers] == [(5, 96), (96, 40), (40, 12), (12, 4), (4, 1)]
+    m = jnp.linspace(9.0, 16.5, 31)
+    np.testing.assert_allclose(net_logsm(wide, DEFAULT_SHAM_PARAMS, m), net_logsm(net, DEFAULT_SHAM_PARAMS, m), rtol=0, atol=1e-12)
+    # the new units are live: the loss gradient reaches their outgoing weights
+    g = jax.grad(lambda ly: jnp.sum(net_logsm(wide._replace(layers=ly), DEFAULT_SHAM_PARAMS, m)))(wide.layers)
+    assert np.any(np.abs(np.asarray(g[1][0][64:, :32])) > 0)
+
+
+def test_widening_refuses_narrower_or_other_depth():
+    from shaminfer.shamnet.network import widen_shamnet
+
+    net = _net()
+    for hidden in [(32, 32, 8, 4), (64, 32, 8)]:
+        try:
+            widen_shamnet(jax.random.PRNGKey(0), net, hidden)
+        except ValueError as e:
+            assert "hidden: expected 4 widths each at least the network's (64, 32, 8, 4)" in str(e)
+        else:
+            raise AssertionError(f"widening to {hidden} did not raise")

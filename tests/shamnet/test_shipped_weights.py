@@ -4,6 +4,7 @@ import json
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from jax.test_util import check_grads
 
 from shaminfer.ingredients import ShamParams
@@ -43,6 +44,17 @@ def test_accuracy_on_held_out_theta():
 def test_monotonic_in_mpeak_everywhere_sampled():
     net = load_shamnet()
     slopes = min_smhm_slope(net, sample_domain(TEST_SEED + 1, 100))
+    assert np.all(slopes > 0.0), slopes.min()
+
+
+@pytest.mark.xfail(strict=True, reason="known defect (benchmarks/RESULTS.md, shamnet, fifth session): the shipped SMHM "
+                   "dips below slope 0 near alpha = -1, sigma_lo 0.12, sigma_hi 0.48 (4 of 4000 sampled theta); "
+                   "remove this mark when a network without the hole ships")
+def test_monotonic_at_the_known_hole():
+    # the worst of 4000 LHS theta (seed 77), next to the alpha <= -1 edge of the domain
+    th = ShamParams(jnp.array([-2.2922476349093746]), jnp.array([-1.0071926362643382]),
+                    jnp.array([0.12349393049854471]), jnp.array([0.47566554957598206]))
+    slopes = min_smhm_slope(load_shamnet(), th, logmpeak=jnp.linspace(10.0, 15.5, 441))
     assert np.all(slopes > 0.0), slopes.min()
 
 
