@@ -40,6 +40,8 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                    help="fraction of each phase-2 batch drawn with sigma_lo, sigma_hi crowded towards 0.1 and 0.5 (default 0)")
     p.add_argument("--face-power", type=float, default=None,
                    help="how strongly --face-fraction crowds sigma to the faces: density ~ |t|^(p-1) (default 3; must be >= 1)")
+    p.add_argument("--mono-guard-faces", type=int, default=None,
+                   help="with --require-monotonic, also check this many theta crowded towards the sigma faces (default 0)")
     p.add_argument("--quick", action="store_true", help="tiny configuration for smoke tests (not accurate)")
     p.set_defaults(func=run_train)
     return p
@@ -79,6 +81,7 @@ def run_train(args) -> int:
         ("warmup_steps", "--warmup", lambda v: v >= 0, "a non-negative integer"),
         ("face_fraction", "--face-fraction", lambda v: 0 <= v <= 1, "a fraction in [0, 1]"),
         ("face_power", "--face-power", lambda v: v >= 1, "a power >= 1"),
+        ("mono_guard_faces", "--mono-guard-faces", lambda v: v >= 0, "a non-negative integer"),
         ("mono_weight", "--mono-weight", None, None),
         ("mono_min_slope", "--mono-min-slope", None, None),
         ("sup_steps", "--sup-steps", None, None),

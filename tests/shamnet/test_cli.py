@@ -37,6 +37,7 @@ def test_quick_run_writes_weights_and_card(tmp_path):
         (["--warmup", "-1"], "--warmup: expected a non-negative integer, found -1"),
         (["--face-fraction", "1.5"], "--face-fraction: expected a fraction in [0, 1], found 1.5"),
         (["--face-power", "0.5"], "--face-power: expected a power >= 1, found 0.5"),
+        (["--mono-guard-faces", "-3"], "--mono-guard-faces: expected a non-negative integer, found -3"),
         (["--init", str(default_weights_path()), "--hidden", "32,32,8,4"],
          "--hidden: with --init, expected 4 widths each at least those of the warm-start network 64,32,8,4, found '32,32,8,4'"),
     ],

@@ -81,3 +81,15 @@ def test_widened_warm_start_continues_from_the_same_predictions(tmp_path):
     hist = np.loadtxt(tmp_path / "out" / "phase2_history.csv", delimiter=",", skiprows=1)
     # (jit and the wider matrices reorder the float64 sums: agreement to 1e-7 relative, far below any step's change)
     assert hist[0, 0] == 0 and abs(hist[0, 2] - start_rms) < 1e-7 * start_rms
+
+
+def test_monotonicity_guard_adds_face_crowded_theta():
+    from shaminfer.shamnet.train import monotonicity_guard_theta
+
+    dom = default_domain()
+    plain = monotonicity_guard_theta(dom, CFG, seed=4)
+    guarded = monotonicity_guard_theta(dom, CFG._replace(mono_guard_faces=2000), seed=4)
+    assert np.size(plain.alpha) == 256 and np.size(guarded.alpha) == 2256
+    np.testing.assert_array_equal(np.asarray(guarded.alpha)[:256], np.asarray(plain.alpha))
+    t = np.abs(2.0 * (np.asarray(guarded.sigma_hi)[256:] - 0.1) / 0.4 - 1.0)
+    assert np.mean(t > 0.8) > 0.45  # face-crowded (0.2 for uniform draws)
