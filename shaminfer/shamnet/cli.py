@@ -102,9 +102,10 @@ def run_train(args) -> int:
         return 2
     if args.init is not None and args.hidden is not None:
         from .io import load_shamnet
+        from .network import widens
 
         old = tuple(int(w.shape[1]) for w, _ in load_shamnet(args.init).layers[:-1])
-        if len(old) != len(cfg.hidden) or any(h < o for h, o in zip(cfg.hidden, old)):
+        if not widens(old, cfg.hidden):
             print(f"error: --hidden: with --init, expected {len(old)} widths each at least those of the warm-start "
                   f"network {','.join(map(str, old))}, found {args.hidden!r}", file=sys.stderr)
             return 2

@@ -28,6 +28,7 @@ __all__ = [
     "shamnet_forward",
     "net_logsm",
     "widen_shamnet",
+    "widens",
 ]
 
 DEFAULT_HIDDEN = (64, 32, 8, 4)
@@ -61,6 +62,11 @@ def init_shamnet(key, domain: ShamNetDomain, *, hidden=DEFAULT_HIDDEN) -> ShamNe
     return ShamNet(tuple(layers), domain)
 
 
+def widens(old, hidden) -> bool:
+    """Can hidden widths ``old`` be widened to ``hidden``? (Same depth, each layer at least as wide.)"""
+    return len(hidden) == len(old) and all(h >= o for h, o in zip(hidden, old))
+
+
 def widen_shamnet(key, net: ShamNet, hidden) -> ShamNet:
     """Function-preserving widening of ``net`` to the hidden widths ``hidden`` (same depth, each at least as wide).
 
@@ -71,7 +77,7 @@ def widen_shamnet(key, net: ShamNet, hidden) -> ShamNet:
     """
     old = tuple(w.shape[1] for w, _ in net.layers[:-1])
     hidden = tuple(int(h) for h in hidden)
-    if len(hidden) != len(old) or any(h < o for h, o in zip(hidden, old)):
+    if not widens(old, hidden):
         raise ValueError(f"hidden: expected {len(old)} widths each at least the network's {old}, found {hidden}")
     sizes_old = (5,) + old + (1,)
     sizes_new = (5,) + hidden + (1,)

@@ -46,4 +46,3 @@ def test_bad_flags_exit_2_and_name_the_flag(tmp_path, capsys, flags, message):
     assert main(["train-shamnet", "--out", str(tmp_path / "x"), *flags]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x" / "shamnet.npz").exists()
-

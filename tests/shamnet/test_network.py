@@ -1,6 +1,9 @@
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from jax.test_util import check_grads
 
 from shaminfer.ingredients import DEFAULT_SHAM_PARAMS, ShamParams
@@ -90,9 +93,5 @@ def test_widening_refuses_narrower_or_other_depth():
 
     net = _net()
     for hidden in [(32, 32, 8, 4), (64, 32, 8)]:
-        try:
+        with pytest.raises(ValueError, match=re.escape("hidden: expected 4 widths each at least the network's (64, 32, 8, 4)")):
             widen_shamnet(jax.random.PRNGKey(0), net, hidden)
-        except ValueError as e:
-            assert "hidden: expected 4 widths each at least the network's (64, 32, 8, 4)" in str(e)
-        else:
-            raise AssertionError(f"widening to {hidden} did not raise")

@@ -67,7 +67,8 @@ def test_widened_warm_start_continues_from_the_same_predictions(tmp_path):
     card = dict(domain=dict(posterior_mean=np.asarray(dom.center).tolist(), posterior_cov=np.eye(2).tolist()), command="test")
     save_shamnet(net0, src, card=card)
     cfg = CFG._replace(max_steps=20, n_accuracy=4, dtype="float64")  # float64 steps: no rounding of the warm start
-    res = train_shamnet(0, tmp_path / "out", cfg=cfg, quiet=True, init=src, widen=(12, 6))
+    seed = 0
+    res = train_shamnet(seed, tmp_path / "out", cfg=cfg, quiet=True, init=src, widen=(12, 6))
     assert [w.shape[1] for w, _ in res.net.layers[:-1]] == [12, 6]
     written = json.loads((tmp_path / "out" / "shamnet.json").read_text())
     assert written["architecture"]["hidden"] == [12, 6] and written["training"]["config"]["hidden"] == [12, 6]
@@ -76,7 +77,7 @@ def test_widened_warm_start_continues_from_the_same_predictions(tmp_path):
     # step 0 of phase 2 (the widened network) validates exactly as the warm-start network did
     from shaminfer.shamnet.losses import net_smf_residuals
 
-    th = sample_domain(dom, 0 + 3, cfg.n_val)
+    th = sample_domain(dom, seed + 3, cfg.n_val)  # phase 2's validation draws
     start_rms = float(jnp.sqrt(jnp.mean(net_smf_residuals(net0, th) ** 2)))
     hist = np.loadtxt(tmp_path / "out" / "phase2_history.csv", delimiter=",", skiprows=1)
     # (jit and the wider matrices reorder the float64 sums: agreement to 1e-7 relative, far below any step's change)
