@@ -22,20 +22,20 @@ from shaminfer.shamnet import load_shamnet  # noqa: E402
 from shaminfer.shamnet.domain import sample_domain  # noqa: E402
 from shaminfer.shamnet.losses import LOSS_LOGSM, TRAIN_LOGMH_GRID, net_smf_residuals  # noqa: E402
 from shaminfer.shamnet.network import ShamNet  # noqa: E402
-from shaminfer.shamnet.train import _cast  # noqa: E402
+from shaminfer.shamnet.train import cast_floating  # noqa: E402
 
 
 def loss_and_seconds(net, theta, dtype, repeats=5):
     """Eq. D4 with every array cast to ``dtype``, and the best time of one value-and-gradient call."""
     dt = jnp.dtype(dtype)
-    dom, grid, logsm, th = _cast((net.domain, TRAIN_LOGMH_GRID, LOSS_LOGSM, theta), dt)
+    dom, grid, logsm, th = cast_floating((net.domain, TRAIN_LOGMH_GRID, LOSS_LOGSM, theta), dt)
 
     def loss(layers):
         res = net_smf_residuals(ShamNet(layers, dom), th, logmh_grid=grid, logsm=logsm)
         return jnp.mean(res**2)
 
     f = jax.jit(jax.value_and_grad(loss))
-    layers = _cast(net.layers, dt)
+    layers = cast_floating(net.layers, dt)
     value, _ = jax.block_until_ready(f(layers))
     times = []
     for _ in range(repeats):

@@ -42,6 +42,12 @@ Monotonicity guard on the faces (opt-in, ``mono_guard_faces > 0``): the
 sigma faces, where the shipped network's SMHM dips below slope 0 on a few
 theta in a thousand (benchmarks/RESULTS.md).
 
+Wall-time budget (opt-in, ``max_seconds > 0``): phase 2 also stops at the
+first validation check after that many seconds, keeping the best weights so
+far; the card records the steps actually taken (a budget on a slower machine
+stops earlier, so a rerun reproduces the weights only if it stopped at the
+same step or not at all).
+
 Widening (opt-in, warm starts only): ``train_shamnet(..., widen=hidden)``
 grows the warm-start network to wider hidden layers without changing its
 predictions (:func:`~shaminfer.shamnet.network.widen_shamnet`) before phase 2.
@@ -78,7 +84,7 @@ from .deconvolution import solve_smhm_batch
 from .losses import LOSS_LOGSM, TRAIN_LOGMH_GRID, net_smf_residuals, net_smhm_regression_loss, smhm_fit_loss, smhm_slope_penalty, tail_weighted_loss
 from .network import ShamNet, init_shamnet, net_logsm, parameter_count, widen_shamnet
 
-__all__ = ["TrainConfig", "DEFAULT_TRAIN_CONFIG", "TrainResult", "fit_smhm_batch", "monotonicity_guard_theta", "train_phase1", "solve_targets", "train_supervised", "train_phase2", "train_shamnet"]
+__all__ = ["TrainConfig", "DEFAULT_TRAIN_CONFIG", "TrainResult", "cast_floating", "fit_smhm_batch", "monotonicity_guard_theta", "train_phase1", "solve_targets", "train_supervised", "train_phase2", "train_shamnet"]
 
 
 class TrainConfig(NamedTuple):
@@ -126,6 +132,7 @@ class TrainConfig(NamedTuple):
     face_fraction: float = 0.0
     face_power: float = 3.0
     mono_guard_faces: int = 0
+    max_seconds: float = 0.0
 
 
 DEFAULT_TRAIN_CONFIG = TrainConfig()
@@ -136,7 +143,7 @@ class TrainResult(NamedTuple):
     card: dict
 
 
-def _cast(tree, dtype):
+def cast_floating(tree, dtype):
     """Cast every floating leaf of ``tree`` to ``dtype`` (training runs in float32 for speed)."""
     return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x, tree)
 
@@ -205,8 +212,8 @@ def train_phase1(key, domain: ShamNetDomain, cfg: TrainConfig, *, seed: int, qui
     targets = jax.vmap(lambda p: three_roll_smhm(p, TRAIN_LOGMH_GRID))(params)
 
     dt = jnp.dtype(cfg.dtype)
-    net = _cast(init_shamnet(key, domain, hidden=cfg.hidden), dt)
-    dom_c, theta_c, targets_c, grid_c = _cast((domain, theta_k, targets, TRAIN_LOGMH_GRID), dt)
+    net = cast_floating(init_shamnet(key, domain, hidden=cfg.hidden), dt)
+    dom_c, theta_c, targets_c, grid_c = cast_floating((domain, theta_k, targets, TRAIN_LOGMH_GRID), dt)
     opt = optax.adam(optax.cosine_decay_schedule(cfg.init_lr, cfg.init_steps, alpha=0.05))
     state = opt.init(net.layers)
 
@@ -235,7 +242,7 @@ def train_phase1(key, domain: ShamNetDomain, cfg: TrainConfig, *, seed: int, qui
         final_d3_loss=float(loss_i),
         seconds=time.time() - t0,
     )
-    return ShamNet(_cast(layers, jnp.float64), domain), info
+    return ShamNet(cast_floating(layers, jnp.float64), domain), info
 
 
 def solve_targets(theta: ShamParams, cfg: TrainConfig, *, chunk: int = 100):
@@ -276,8 +283,8 @@ def train_supervised(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     mu_v, mask_v, _ = solve_targets(theta_val, cfg)
     _log(f"supervised: solved Eq. 2 for {len(mu)} + {len(mu_v)} theta in {t_solve:.0f} s; {mask.mean():.2f} of the nodes used", quiet)
     dt = jnp.dtype(cfg.dtype)
-    dom_c, grid_c = _cast((domain, TRAIN_LOGMH_GRID), dt)
-    th_c, mu_c, mask_c = _cast((theta, jnp.asarray(np.where(mask, mu, 0.0)), jnp.asarray(mask, jnp.float32)), dt)
+    dom_c, grid_c = cast_floating((domain, TRAIN_LOGMH_GRID), dt)
+    th_c, mu_c, mask_c = cast_floating((theta, jnp.asarray(np.where(mask, mu, 0.0)), jnp.asarray(mask, jnp.float32)), dt)
 
     def losses(ly, th, tgt, msk, dom, grid):
         pred = jax.vmap(lambda t: net_logsm(ShamNet(ly, dom), t, grid))(th)
@@ -287,7 +294,7 @@ def train_supervised(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
 
     sched = optax.cosine_decay_schedule(cfg.sup_lr, cfg.sup_steps, alpha=0.01)
     opt = optax.adam(sched)
-    layers = _cast(net.layers, dt)
+    layers = cast_floating(net.layers, dt)
     state = opt.init(layers)
 
     @jax.jit
@@ -298,7 +305,7 @@ def train_supervised(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
         return optax.apply_updates(layers, upd), state, loss
 
     mu_v64, mask_v64 = jnp.asarray(np.where(mask_v, mu_v, 0.0)), jnp.asarray(mask_v, jnp.float64)
-    val_fn = jax.jit(lambda ly: losses(_cast(ly, jnp.float64), theta_val, mu_v64, mask_v64, domain, TRAIN_LOGMH_GRID)[0])
+    val_fn = jax.jit(lambda ly: losses(cast_floating(ly, jnp.float64), theta_val, mu_v64, mask_v64, domain, TRAIN_LOGMH_GRID)[0])
     v0 = float(val_fn(layers))
     best = (v0, layers, 0)
     _log(f"supervised: start, held-out loss {v0:.3e}", quiet)
@@ -322,7 +329,7 @@ def train_supervised(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
         first_batch_loss=first_loss, final_batch_loss=float(loss), val_loss_start=v0, best_val_loss=best[0],
         best_step=best[2], seconds=time.time() - t0,
     )
-    return ShamNet(_cast(best[1], jnp.float64), domain), info
+    return ShamNet(cast_floating(best[1], jnp.float64), domain), info
 
 
 def monotonicity_guard_theta(domain, cfg: TrainConfig, *, seed: int) -> ShamParams:
@@ -339,20 +346,22 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     t0 = time.time()
     dt = jnp.dtype(cfg.dtype)
     domain = net.domain
-    dom_c, grid_c, logsm_c = _cast((domain, TRAIN_LOGMH_GRID, LOSS_LOGSM), dt)
+    dom_c, grid_c, logsm_c = cast_floating((domain, TRAIN_LOGMH_GRID, LOSS_LOGSM), dt)
+    if cfg.warmup_steps >= cfg.max_steps:
+        raise ValueError(f"warmup_steps: expected fewer than max_steps = {cfg.max_steps}, found {cfg.warmup_steps}")
     if cfg.warmup_steps > 0:
         sched = optax.warmup_cosine_decay_schedule(0.0, cfg.lr, cfg.warmup_steps, cfg.max_steps, end_value=cfg.lr * cfg.lr_final_fraction)
     else:
         sched = optax.cosine_decay_schedule(cfg.lr, cfg.max_steps, alpha=cfg.lr_final_fraction)
     opt = optax.adam(sched)
-    layers = _cast(net.layers, dt)
+    layers = cast_floating(net.layers, dt)
     state = opt.init(layers)
     theta_val = sample_domain(domain, seed + 3, cfg.n_val)
     tail = dict(tail_weight=cfg.tail_weight, tail_power=cfg.tail_power)
     # validation in float64 on the training grid: sqrt of the training objective without the slope hinge
     # (the rms of Delta, i.e. Eq. D4, unless a tail weight is set)
     val_fn = jax.jit(
-        lambda ly: jnp.sqrt(tail_weighted_loss(net_smf_residuals(ShamNet(_cast(ly, jnp.float64), domain), theta_val, kernel=cfg.kernel), **tail))
+        lambda ly: jnp.sqrt(tail_weighted_loss(net_smf_residuals(ShamNet(cast_floating(ly, jnp.float64), domain), theta_val, kernel=cfg.kernel), **tail))
     )
 
     def loss_fn(ly, th):
@@ -366,7 +375,7 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
 
     @jax.jit
     def step(layers, state, th):
-        loss, g = jax.value_and_grad(loss_fn)(layers, _cast(th, dt))
+        loss, g = jax.value_and_grad(loss_fn)(layers, cast_floating(th, dt))
         upd, state = opt.update(g, state, layers)
         return optax.apply_updates(layers, upd), state, loss
 
@@ -375,7 +384,7 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     theta_mono = monotonicity_guard_theta(domain, cfg, seed=seed)
     m_mono = jnp.linspace(10.0, 15.5, 221)
     mono_fn = jax.jit(
-        lambda ly: jnp.min(jnp.diff(jax.vmap(lambda t: net_logsm(ShamNet(_cast(ly, jnp.float64), domain), t, m_mono))(theta_mono), axis=-1))
+        lambda ly: jnp.min(jnp.diff(jax.vmap(lambda t: net_logsm(ShamNet(cast_floating(ly, jnp.float64), domain), t, m_mono))(theta_mono), axis=-1))
         / (m_mono[1] - m_mono[0])
     )
 
@@ -389,6 +398,7 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     _log(f"phase 2: start, {vname} {v0:.4e} dex{'' if ok0 else ' (not monotonic: not eligible as best)'}", quiet)
     history = [(0, float("nan"), v0)]
     stale = 0
+    stopped = None
     # one Latin hypercube per block of steps, so batches stay space-filling
     block = 100
     step_i = 0
@@ -423,11 +433,16 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
                 if stale >= cfg.patience:
                     _log(f"phase 2: validation stopped improving for {cfg.patience} checks; stopping", quiet)
                     break
+                if cfg.max_seconds > 0 and time.time() - t0 > cfg.max_seconds:
+                    stopped = f"wall-time budget of {cfg.max_seconds:.0f} s"
+                    _log(f"phase 2: {stopped} spent at step {step_i}; stopping", quiet)
+                    break
         else:
             continue
         break
-    info = dict(steps=step_i, best_step=best[2], best_val_rms_dex=best[0], seconds=time.time() - t0, history=history)
-    return ShamNet(_cast(best[1], jnp.float64), domain), info
+    info = dict(steps=step_i, best_step=best[2], best_val_rms_dex=best[0], seconds=time.time() - t0, history=history,
+                stopped_by=stopped)
+    return ShamNet(cast_floating(best[1], jnp.float64), domain), info
 
 
 def train_shamnet(seed: int, out_dir, *, cfg: TrainConfig = DEFAULT_TRAIN_CONFIG, quiet=False, command: str | None = None,

@@ -2,12 +2,13 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from shaminfer.ingredients import three_roll_smhm
 from shaminfer.shamnet import default_domain, init_shamnet
 from shaminfer.shamnet.domain import sample_domain
 from shaminfer.shamnet.losses import TRAIN_LOGMH_GRID, net_smf_loss, smhm_fit_loss
-from shaminfer.shamnet.train import TrainConfig, fit_smhm_batch, train_phase1, train_phase2, train_supervised
+from shaminfer.shamnet.train import TrainConfig, cast_floating, fit_smhm_batch, train_phase1, train_phase2, train_supervised
 from shaminfer.ingredients import DEFAULT_SMHM_PARAMS, smhm_params_to_unbounded
 
 # mechanics only: a loose loss cut so that a handful of short fits initialize the network
@@ -55,6 +56,30 @@ def test_warm_up_and_face_batches_lower_eq_d4():
     assert info["best_val_rms_dex"] < info["history"][0][2]
 
 
+def test_warm_up_starts_from_a_zero_step_size():
+    # optax's warm-up starts at 0: the first Adam step leaves the network unchanged, unlike the plain cosine schedule
+    net0 = init_shamnet(jax.random.PRNGKey(3), default_domain())
+    few = CFG._replace(max_steps=3, val_every=1)
+    _, warm = train_phase2(net0, few._replace(warmup_steps=2), seed=3, quiet=True)
+    _, cold = train_phase2(net0, few, seed=3, quiet=True)
+    (_, _, v0), (_, _, v1) = warm["history"][:2]
+    assert v1 == v0
+    assert cold["history"][1][2] != cold["history"][0][2]
+    with pytest.raises(ValueError, match="warmup_steps: expected fewer than max_steps = 3, found 3"):
+        train_phase2(net0, few._replace(warmup_steps=3), seed=3, quiet=True)
+
+
+def test_wall_time_budget_stops_phase_2_at_the_next_check():
+    net0 = init_shamnet(jax.random.PRNGKey(2), default_domain())
+    _, unlimited = train_phase2(net0, CFG, seed=2, quiet=True)
+    assert unlimited["steps"] == CFG.max_steps and unlimited["stopped_by"] is None
+    # a budget already spent at the first check (step val_every) stops there, with the best weights so far
+    _, info = train_phase2(net0, CFG._replace(max_seconds=1e-9), seed=2, quiet=True)
+    assert info["steps"] == CFG.val_every
+    assert "wall-time budget" in info["stopped_by"]
+    assert [h[0] for h in info["history"]] == [0, CFG.val_every]
+
+
 def test_widened_warm_start_continues_from_the_same_predictions(tmp_path):
     import json
 
@@ -94,3 +119,11 @@ def test_monotonicity_guard_adds_face_crowded_theta():
     np.testing.assert_array_equal(np.asarray(guarded.alpha)[:256], np.asarray(plain.alpha))
     t = np.abs(2.0 * (np.asarray(guarded.sigma_hi)[256:] - 0.1) / 0.4 - 1.0)
     assert np.mean(t > 0.8) > 0.45  # face-crowded (0.2 for uniform draws)
+
+
+def test_cast_floating_casts_floats_and_keeps_integers():
+    tree = (jnp.ones(3, jnp.float64), jnp.arange(3), {"a": np.float64(2.5)})
+    out = cast_floating(tree, jnp.float32)
+    assert out[0].dtype == jnp.float32 and out[2]["a"].dtype == jnp.float32
+    assert jnp.issubdtype(out[1].dtype, jnp.integer)
+    np.testing.assert_array_equal(np.asarray(out[1]), np.arange(3))
