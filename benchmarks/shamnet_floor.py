@@ -11,7 +11,12 @@ better network could still gain. (The fixed-point solver of
 ``shaminfer.shamnet.deconvolution`` cannot serve here: it does not converge in
 the exponential tail, log10 M* > 11.3, which is where the error sits.)
 
+With ``--theta`` it fits one given theta instead (e.g. where the network's
+SMHM dips), and ``--min-slope`` bounds the free-form slopes from below, which
+measures what a slope hinge costs there.
+
 Usage: JAX_ENABLE_X64=1 python benchmarks/shamnet_floor.py [--n-theta 50] [--steps 3000] [--weights PATH]
+       [--theta LOGPHI,ALPHA,SIGMA_LO,SIGMA_HI] [--min-slope 0]
 (about 25 minutes per 50 theta on one core at 3000 steps).
 """
 import argparse
@@ -29,7 +34,7 @@ from shamnet_accuracy import HELD_OUT_SEED, N_HELD_OUT  # noqa: E402
 
 from shaminfer.ingredients.theta import ShamParams  # noqa: E402
 from shaminfer.shamnet import load_shamnet  # noqa: E402
-from shaminfer.shamnet.domain import sample_domain  # noqa: E402
+from shaminfer.shamnet.domain import check_theta_in_domain, sample_domain  # noqa: E402
 from shaminfer.shamnet.losses import EVAL_LOGMH_GRID, smf_residuals_from_logsm_grid  # noqa: E402
 from shaminfer.shamnet.network import net_logsm  # noqa: E402
 
@@ -37,22 +42,22 @@ GRID = jnp.asarray(EVAL_LOGMH_GRID)
 DM = jnp.diff(GRID)
 
 
-def smhm_of(p):
-    """Monotonic SMHM on GRID from (a, s): a + cumulative softplus slopes."""
+def smhm_of(p, min_slope=0.0):
+    """Monotonic SMHM on GRID from (a, s): a + cumulative slopes min_slope + softplus(s)."""
     a, s = p
-    return jnp.concatenate([a[None], a + jnp.cumsum(jax.nn.softplus(s) * DM)])
+    return jnp.concatenate([a[None], a + jnp.cumsum((min_slope + jax.nn.softplus(s)) * DM)])
 
 
-def residuals(p, theta):
-    return smf_residuals_from_logsm_grid(theta, smhm_of(p), logmh_grid=GRID)
+def residuals(p, theta, min_slope=0.0):
+    return smf_residuals_from_logsm_grid(theta, smhm_of(p, min_slope), logmh_grid=GRID)
 
 
-def fit_chunk(net, theta, steps):
+def fit_chunk(net, theta, steps, min_slope=0.0):
     """Residuals (n, 100) of the network and of the free-form fits, for a chunk of theta."""
     opt = optax.adam(optax.cosine_decay_schedule(3e-3, steps, alpha=0.01))
 
     def loss(p):  # a sum over theta: each theta's parameters get their own gradient
-        return jnp.sum(jax.vmap(lambda pp, tt: jnp.mean(residuals(pp, tt) ** 2))(p, theta))
+        return jnp.sum(jax.vmap(lambda pp, tt: jnp.mean(residuals(pp, tt, min_slope) ** 2))(p, theta))
 
     @jax.jit
     def step(p, state):
@@ -61,13 +66,13 @@ def fit_chunk(net, theta, steps):
         return optax.apply_updates(p, upd), state
 
     mu0 = jax.vmap(lambda t: net_logsm(net, t, GRID))(theta)
-    slope0 = jnp.maximum(jnp.diff(mu0, axis=1) / DM, 1e-3)
+    slope0 = jnp.maximum(jnp.diff(mu0, axis=1) / DM - min_slope, 1e-3)
     p = (mu0[:, 0], jnp.log(jnp.expm1(slope0)))
-    r_net = np.asarray(jax.vmap(residuals)(p, theta))
+    r_net = np.asarray(jax.vmap(lambda t: smf_residuals_from_logsm_grid(t, net_logsm(net, t, GRID), logmh_grid=GRID))(theta))
     state = opt.init(p)
     for _ in range(steps):
         p, state = step(p, state)
-    return r_net, np.asarray(jax.vmap(residuals)(p, theta))
+    return r_net, np.asarray(jax.vmap(lambda pp, tt: residuals(pp, tt, min_slope))(p, theta))
 
 
 def main():
@@ -76,16 +81,30 @@ def main():
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--chunk", type=int, default=50)
     ap.add_argument("--weights", default=None)
+    ap.add_argument("--theta", default=None,
+                    help="one theta 'log10phi*,alpha,sigma_lo,sigma_hi' instead of the held-out draw")
+    ap.add_argument("--min-slope", type=float, default=0.0,
+                    help="the free-form SMHM rises at least this fast (default 0: any monotonic SMHM)")
     a = ap.parse_args()
     net = load_shamnet(a.weights)
-    if not 1 <= a.n_theta <= N_HELD_OUT:
+    if a.theta is not None:
+        try:
+            one = [float(x) for x in a.theta.split(",")]
+        except ValueError:
+            one = []
+        if len(one) != 4:
+            raise SystemExit(f"--theta: expected 4 comma-separated numbers (log10 phi*, alpha, sigma_lo, sigma_hi), found {a.theta!r}")
+        check_theta_in_domain(net.domain, ShamParams(*one))
+        theta, a.n_theta = ShamParams(*(np.array([x]) for x in one)), 1
+    elif not 1 <= a.n_theta <= N_HELD_OUT:
         raise SystemExit(f"--n-theta: expected 1 to {N_HELD_OUT}, found {a.n_theta}")
-    theta = sample_domain(net.domain, HELD_OUT_SEED, N_HELD_OUT)  # the benchmark's 1000 theta; the first n-theta
+    else:
+        theta = sample_domain(net.domain, HELD_OUT_SEED, N_HELD_OUT)  # the benchmark's 1000 theta; the first n-theta
     t0 = time.time()
     r_net, r_fit = [], []
     for i in range(0, a.n_theta, a.chunk):
         th = ShamParams(*(jnp.asarray(v[i:min(i + a.chunk, a.n_theta)]) for v in theta))
-        rn, rf = fit_chunk(net, th, a.steps)
+        rn, rf = fit_chunk(net, th, a.steps, a.min_slope)
         r_net.append(rn)
         r_fit.append(rf)
         print(f"theta {i}-{i + rn.shape[0] - 1}: network rms {np.sqrt(np.mean(rn**2)):.5f}, free-form rms "
@@ -94,7 +113,7 @@ def main():
     per_fit = np.sqrt(np.mean(r_fit**2, axis=1))
     print("per-theta free-form rms, percentiles 10/50/90/100: "
           + " ".join(f"{x:.5f}" for x in np.percentile(per_fit, [10, 50, 90, 100])))
-    print(f"shamnet_floor n_theta={r_net.shape[0]} steps={a.steps} network_rms={np.sqrt(np.mean(r_net**2)):.5f} "
+    print(f"shamnet_floor n_theta={r_net.shape[0]} steps={a.steps} min_slope={a.min_slope:g} network_rms={np.sqrt(np.mean(r_net**2)):.5f} "
           f"free_rms={np.sqrt(np.mean(r_fit**2)):.5f} network_max={np.abs(r_net).max():.4f} "
           f"free_max={np.abs(r_fit).max():.4f}")
 
