@@ -44,6 +44,9 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                    help="with --require-monotonic, also check this many theta crowded towards the sigma faces (default 0)")
     p.add_argument("--max-seconds", type=float, default=None,
                    help="phase-2 wall-time budget: stop at the first validation check after this many seconds (default 0: none)")
+    p.add_argument("--stop-after", type=int, default=None, dest="stop_after_steps",
+                   help="stop phase 2 at the first check at or after this step, keeping the --max-steps schedule "
+                        "(reproduces a run that --max-seconds stopped; default 0: off)")
     p.add_argument("--quick", action="store_true", help="tiny configuration for smoke tests (not accurate)")
     p.set_defaults(func=run_train)
     return p
@@ -85,6 +88,7 @@ def run_train(args) -> int:
         ("face_power", "--face-power", lambda v: v >= 1, "a power >= 1"),
         ("mono_guard_faces", "--mono-guard-faces", lambda v: v >= 0, "a non-negative integer"),
         ("max_seconds", "--max-seconds", lambda v: v >= 0, "a non-negative number of seconds"),
+        ("stop_after_steps", "--stop-after", lambda v: v >= 0, "a non-negative integer"),
         ("mono_weight", "--mono-weight", None, None),
         ("mono_min_slope", "--mono-min-slope", None, None),
         ("sup_steps", "--sup-steps", None, None),

@@ -45,8 +45,10 @@ theta in a thousand (benchmarks/RESULTS.md).
 Wall-time budget (opt-in, ``max_seconds > 0``): phase 2 also stops at the
 first validation check after that many seconds, keeping the best weights so
 far; the card records the steps actually taken (a budget on a slower machine
-stops earlier, so a rerun reproduces the weights only if it stopped at the
-same step or not at all).
+stops earlier). ``stop_after_steps > 0`` stops at the first check at or after
+that step with the step-size schedule of ``max_steps`` unchanged, so a run
+stopped by its budget is reproduced by the same command with
+``stop_after_steps`` set to the step recorded in its card.
 
 Widening (opt-in, warm starts only): ``train_shamnet(..., widen=hidden)``
 grows the warm-start network to wider hidden layers without changing its
@@ -133,6 +135,7 @@ class TrainConfig(NamedTuple):
     face_power: float = 3.0
     mono_guard_faces: int = 0
     max_seconds: float = 0.0
+    stop_after_steps: int = 0
 
 
 DEFAULT_TRAIN_CONFIG = TrainConfig()
@@ -432,6 +435,10 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
                 )
                 if stale >= cfg.patience:
                     _log(f"phase 2: validation stopped improving for {cfg.patience} checks; stopping", quiet)
+                    break
+                if 0 < cfg.stop_after_steps <= step_i:
+                    stopped = f"stop_after_steps = {cfg.stop_after_steps}"
+                    _log(f"phase 2: stopping at step {step_i} ({stopped}; the schedule runs to {cfg.max_steps})", quiet)
                     break
                 if cfg.max_seconds > 0 and time.time() - t0 > cfg.max_seconds:
                     stopped = f"wall-time budget of {cfg.max_seconds:.0f} s"

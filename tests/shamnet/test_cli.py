@@ -39,6 +39,7 @@ def test_quick_run_writes_weights_and_card(tmp_path):
         (["--face-power", "0.5"], "--face-power: expected a power >= 1, found 0.5"),
         (["--mono-guard-faces", "-3"], "--mono-guard-faces: expected a non-negative integer, found -3"),
         (["--warmup", "50", "--max-steps", "50"], "--warmup: expected fewer steps than --max-steps (50), found 50"),
+        (["--stop-after", "-5"], "--stop-after: expected a non-negative integer, found -5"),
         (["--max-seconds", "-1"], "--max-seconds: expected a non-negative number of seconds, found -1.0"),
         (["--init", str(default_weights_path()), "--hidden", "32,32,8,4"],
          "--hidden: with --init, expected 4 widths each at least those of the warm-start network 64,32,8,4, found '32,32,8,4'"),

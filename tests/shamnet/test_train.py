@@ -78,6 +78,10 @@ def test_wall_time_budget_stops_phase_2_at_the_next_check():
     assert info["steps"] == CFG.val_every
     assert "wall-time budget" in info["stopped_by"]
     assert [h[0] for h in info["history"]] == [0, CFG.val_every]
+    # stopping at a given step keeps the schedule of max_steps: the same trajectory as the unlimited run, cut short
+    _, cut = train_phase2(net0, CFG._replace(stop_after_steps=2 * CFG.val_every), seed=2, quiet=True)
+    assert cut["steps"] == 2 * CFG.val_every and "stop_after_steps" in cut["stopped_by"]
+    assert cut["history"][1:] == unlimited["history"][1:3]
 
 
 def test_widened_warm_start_continues_from_the_same_predictions(tmp_path):
