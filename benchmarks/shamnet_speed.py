@@ -1,7 +1,8 @@
 """Wall time of predicting log10 M* for 10^6 halos with SHAMNet (jitted, float64).
 
-Usage: JAX_ENABLE_X64=1 python benchmarks/shamnet_speed.py
+Usage: JAX_ENABLE_X64=1 python benchmarks/shamnet_speed.py [--weights PATH]
 """
+import argparse
 import time
 
 import jax
@@ -18,7 +19,9 @@ from shaminfer.shamnet import load_shamnet, net_logsm  # noqa: E402
 
 
 def main(n=1_000_000, repeats=5):
-    net = load_shamnet()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--weights", default=None, help="weights file (default: the shipped network)")
+    net = load_shamnet(ap.parse_args().weights)
     logmpeak = jnp.asarray(np.random.default_rng(0).uniform(10.5, 15.0, n))
     f = jax.jit(lambda th, m: net_logsm(net, th, m))
     g = jax.jit(jax.grad(lambda th, m: jnp.sum(net_logsm(net, th, m))))
@@ -36,7 +39,7 @@ def main(n=1_000_000, repeats=5):
         t0 = time.perf_counter()
         jax.block_until_ready(g(th, logmpeak))
         tg.append(time.perf_counter() - t0)
-    print(f"devices: {jax.devices()}")
+    print(f"devices: {jax.devices()}; hidden layers {[int(w.shape[1]) for w, _ in net.layers[:-1]]}")
     print(f"shamnet_speed n_halos={n} predict_ms={1e3 * min(t):.1f} predict_grad_ms={1e3 * min(tg):.1f}")
 
 

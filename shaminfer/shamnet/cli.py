@@ -17,18 +17,18 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed for the domain posterior, fits and batches")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--max-steps", type=int, default=None, help="phase-2 step cap (default: the shipped configuration)")
-    p.add_argument("--lr", type=float, default=None, help="phase-2 initial Adam step size (default: the shipped configuration)")
+    p.add_argument("--max-steps", type=int, default=None, help="phase-2 step cap (default: TrainConfig, the App. D recipe)")
+    p.add_argument("--lr", type=float, default=None, help="phase-2 initial Adam step size (default: TrainConfig, the App. D recipe)")
     p.add_argument("--init", default=None, help="warm start: continue phase 2 from these weights (skips phase 1 and the supervised stage)")
     p.add_argument("--patience", type=int, default=None, help="phase-2 early stopping: validation checks without improvement")
-    p.add_argument("--mono-weight", type=float, default=None, help="weight of the SMHM slope hinge (default: the shipped configuration)")
-    p.add_argument("--mono-min-slope", type=float, default=None, help="slope below which the hinge acts (default: the shipped configuration)")
+    p.add_argument("--mono-weight", type=float, default=None, help="weight of the SMHM slope hinge (default: TrainConfig, the App. D recipe)")
+    p.add_argument("--mono-min-slope", type=float, default=None, help="slope below which the hinge acts (default: TrainConfig, the App. D recipe)")
     p.add_argument("--sup-steps", type=int, default=None, help="steps of the supervised stage on exact SMHMs (default 0: off)")
     p.add_argument("--require-monotonic", action="store_true", help="phase 2 keeps only weights monotonic on 256 held-out theta")
     p.add_argument("--hidden", default=None,
                    help="hidden layer widths, comma-separated (default 64,32,8,4 as in App. D.1); with --init, widen the "
                         "warm-start network to these widths without changing its predictions")
-    p.add_argument("--batch", type=int, default=None, help="phase-2 theta per Adam step (default: the shipped configuration)")
+    p.add_argument("--batch", type=int, default=None, help="phase-2 theta per Adam step (default: TrainConfig, the App. D recipe)")
     p.add_argument("--tail-weight", type=float, default=None,
                    help="phase 2 adds this times mean(|Delta|^p)^(2/p) to Eq. D4, pulling down the worst residuals (default 0: off)")
     p.add_argument("--tail-power", type=float, default=None, help="the p of --tail-weight (default 8; must exceed 2)")

@@ -90,11 +90,14 @@ __all__ = ["TrainConfig", "DEFAULT_TRAIN_CONFIG", "TrainResult", "cast_floating"
 
 
 class TrainConfig(NamedTuple):
-    """Every knob of the training stages (defaults: the shipped network, i.e. App. D only).
+    """Every knob of the training stages (defaults: App. D only, the from-scratch recipe of step 1 in models/README.md).
+
+    The shipped network continued from there with the flags its model card records.
 
     The supervised stage (``sup_steps > 0``), the slope hinge (``mono_weight > 0``)
-    and monotonic-only best weights (``require_monotonic``) are opt-in: the runs
-    that used them (issue 3, benchmarks/RESULTS.md) did not beat the shipped network.
+    and monotonic-only best weights (``require_monotonic``) are opt-in. The
+    shipped network's continuations use the hinge and the guard; the supervised
+    stage did not help (issue 3, benchmarks/RESULTS.md).
     Issue-3 from-scratch run: sup_steps=10000, max_steps=10000, lr=5e-4,
     mono_weight=100, require_monotonic=True.
     """
@@ -474,8 +477,12 @@ def train_shamnet(seed: int, out_dir, *, cfg: TrainConfig = DEFAULT_TRAIN_CONFIG
         domain = net1.domain
         mean = np.asarray(init_card["domain"]["posterior_mean"])
         cov = np.asarray(init_card["domain"]["posterior_cov"])
+        # the card of a warm start carries its whole lineage: each ancestor's file, checksum, command, architecture
+        # and accuracy (so a widened network's card also reports the accuracy of the narrower one it grew from)
         init_info = dict(path=str(init), sha256=init_card.get("sha256"), command=init_card.get("command"),
-                         seed=init_card.get("seed"), accuracy=init_card.get("accuracy"))
+                         seed=init_card.get("seed"), hidden=init_card.get("architecture", {}).get("hidden"),
+                         accuracy=init_card.get("accuracy"),
+                         init_weights=init_card.get("training", {}).get("init_weights"))
         info1 = dict(skipped=f"warm start from {init}")
         info_sup = dict(steps=0, seconds=0.0, skipped=f"warm start from {init}")
         _log(f"warm start from {init} ({init_card.get('command')})", quiet)

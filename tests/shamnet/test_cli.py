@@ -41,8 +41,9 @@ def test_quick_run_writes_weights_and_card(tmp_path):
         (["--warmup", "50", "--max-steps", "50"], "--warmup: expected fewer steps than --max-steps (50), found 50"),
         (["--stop-after", "-5"], "--stop-after: expected a non-negative integer, found -5"),
         (["--max-seconds", "-1"], "--max-seconds: expected a non-negative number of seconds, found -1.0"),
-        (["--init", str(default_weights_path()), "--hidden", "32,32,8,4"],
-         "--hidden: with --init, expected 4 widths each at least those of the warm-start network 64,32,8,4, found '32,32,8,4'"),
+        (["--init", str(default_weights_path()), "--hidden", "8,8,8,4"],
+         "--hidden: with --init, expected 4 widths each at least those of the warm-start network "
+         + ",".join(str(w.shape[1]) for w, _ in load_shamnet().layers[:-1]) + ", found '8,8,8,4'"),
     ],
 )
 def test_bad_flags_exit_2_and_name_the_flag(tmp_path, capsys, flags, message):

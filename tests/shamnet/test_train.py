@@ -111,6 +111,12 @@ def test_widened_warm_start_continues_from_the_same_predictions(tmp_path):
     hist = np.loadtxt(tmp_path / "out" / "phase2_history.csv", delimiter=",", skiprows=1)
     # (jit and the wider matrices reorder the float64 sums: agreement to 1e-7 relative, far below any step's change)
     assert hist[0, 0] == 0 and abs(hist[0, 2] - start_rms) < 1e-7 * start_rms
+    # a further warm start records the whole lineage: its parent (architecture, accuracy) and the parent's parent
+    train_shamnet(seed, tmp_path / "out2", cfg=cfg, quiet=True, init=tmp_path / "out" / "shamnet.npz")
+    parent = json.loads((tmp_path / "out2" / "shamnet.json").read_text())["training"]["init_weights"]
+    assert parent["hidden"] == [12, 6] and parent["sha256"] == written["sha256"]
+    assert parent["accuracy"] == written["accuracy"]
+    assert parent["init_weights"]["widened_from_hidden"] == [8, 4] and parent["init_weights"]["command"] == "test"
 
 
 def test_monotonicity_guard_adds_face_crowded_theta():
