@@ -112,9 +112,9 @@ def run_train(args) -> int:
         return 2
     if args.init is not None and args.hidden is not None:
         from .io import load_shamnet
-        from .network import widens
+        from .network import hidden_widths, widens
 
-        old = tuple(int(w.shape[1]) for w, _ in load_shamnet(args.init).layers[:-1])
+        old = hidden_widths(load_shamnet(args.init))
         if not widens(old, cfg.hidden):
             print(f"error: --hidden: with --init, expected {len(old)} widths each at least those of the warm-start "
                   f"network {','.join(map(str, old))}, found {args.hidden!r}", file=sys.stderr)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._atomic import atomic_write_bytes
 from .domain import ShamNetDomain
-from .network import ShamNet
+from .network import ShamNet, hidden_widths
 
 __all__ = ["DEFAULT_WEIGHTS", "save_shamnet", "load_shamnet", "default_weights_path", "weights_checksum", "atomic_write_bytes"]
 
@@ -46,7 +46,7 @@ def weights_checksum(arrays: dict) -> str:
 
 
 def _to_arrays(net: ShamNet, kernel: str) -> dict:
-    arrays = {"hidden": np.array([w.shape[1] for w, _ in net.layers[:-1]], dtype=np.int64)}
+    arrays = {"hidden": np.array(hidden_widths(net), dtype=np.int64)}
     for i, (w, b) in enumerate(net.layers):
         arrays[f"layer{i}_W"] = np.asarray(w, dtype=np.float64)
         arrays[f"layer{i}_b"] = np.asarray(b, dtype=np.float64)

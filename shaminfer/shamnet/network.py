@@ -29,6 +29,7 @@ __all__ = [
     "net_logsm",
     "widen_shamnet",
     "widens",
+    "hidden_widths",
 ]
 
 DEFAULT_HIDDEN = (64, 32, 8, 4)
@@ -62,6 +63,11 @@ def init_shamnet(key, domain: ShamNetDomain, *, hidden=DEFAULT_HIDDEN) -> ShamNe
     return ShamNet(tuple(layers), domain)
 
 
+def hidden_widths(net: ShamNet) -> tuple:
+    """Widths of the hidden layers of ``net`` (e.g. (64, 32, 8, 4)), as Python ints."""
+    return tuple(int(w.shape[1]) for w, _ in net.layers[:-1])
+
+
 def widens(old, hidden) -> bool:
     """Can hidden widths ``old`` be widened to ``hidden``? (Same depth, each layer at least as wide.)"""
     return len(hidden) == len(old) and all(h >= o for h, o in zip(hidden, old))
@@ -75,7 +81,7 @@ def widen_shamnet(key, net: ShamNet, hidden) -> ShamNet:
     weights (so they change nothing): the widened network predicts exactly what
     ``net`` predicts, and training then grows the new units from there.
     """
-    old = tuple(w.shape[1] for w, _ in net.layers[:-1])
+    old = hidden_widths(net)
     hidden = tuple(int(h) for h in hidden)
     if not widens(old, hidden):
         raise ValueError(f"hidden: expected {len(old)} widths each at least the network's {old}, found {hidden}")

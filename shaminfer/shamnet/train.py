@@ -84,7 +84,7 @@ from .domain import SDSS_FIDUCIAL, ShamNetDomain, make_domain, sample_domain, sd
 from .io import save_shamnet
 from .deconvolution import solve_smhm_batch
 from .losses import LOSS_LOGSM, TRAIN_LOGMH_GRID, net_smf_residuals, net_smhm_regression_loss, smhm_fit_loss, smhm_slope_penalty, tail_weighted_loss
-from .network import ShamNet, init_shamnet, net_logsm, parameter_count, widen_shamnet
+from .network import ShamNet, hidden_widths, init_shamnet, net_logsm, parameter_count, widen_shamnet
 
 __all__ = ["TrainConfig", "DEFAULT_TRAIN_CONFIG", "TrainResult", "cast_floating", "fit_smhm_batch", "monotonicity_guard_theta", "train_phase1", "solve_targets", "train_supervised", "train_phase2", "train_shamnet"]
 
@@ -487,13 +487,13 @@ def train_shamnet(seed: int, out_dir, *, cfg: TrainConfig = DEFAULT_TRAIN_CONFIG
         info_sup = dict(steps=0, seconds=0.0, skipped=f"warm start from {init}")
         _log(f"warm start from {init} ({init_card.get('command')})", quiet)
         if widen is not None:
-            old_hidden = [int(w.shape[1]) for w, _ in net1.layers[:-1]]
+            old_hidden = list(hidden_widths(net1))
             net1 = widen_shamnet(jax.random.PRNGKey(seed), net1, widen)
             init_info["widened_from_hidden"] = old_hidden
             info1 = dict(skipped=f"warm start from {init}, widened from {old_hidden} to {list(widen)} (function-preserving)")
             _log(f"widened {old_hidden} -> {list(widen)}; predictions unchanged", quiet)
         # the card's config records the architecture actually trained
-        cfg = cfg._replace(hidden=tuple(int(w.shape[1]) for w, _ in net1.layers[:-1]))
+        cfg = cfg._replace(hidden=hidden_widths(net1))
     else:
         if widen is not None:
             raise ValueError("widen: only a warm start (init=...) can be widened; set cfg.hidden for a network from scratch")

@@ -6,6 +6,7 @@ import pytest
 
 from shaminfer.cli import main
 from shaminfer.shamnet import default_weights_path, load_shamnet
+from shaminfer.shamnet.network import hidden_widths
 
 
 def test_quick_run_writes_weights_and_card(tmp_path):
@@ -43,7 +44,7 @@ def test_quick_run_writes_weights_and_card(tmp_path):
         (["--max-seconds", "-1"], "--max-seconds: expected a non-negative number of seconds, found -1.0"),
         (["--init", str(default_weights_path()), "--hidden", "8,8,8,4"],
          "--hidden: with --init, expected 4 widths each at least those of the warm-start network "
-         + ",".join(str(w.shape[1]) for w, _ in load_shamnet().layers[:-1]) + ", found '8,8,8,4'"),
+         + ",".join(map(str, hidden_widths(load_shamnet()))) + ", found '8,8,8,4'"),
     ],
 )
 def test_bad_flags_exit_2_and_name_the_flag(tmp_path, capsys, flags, message):

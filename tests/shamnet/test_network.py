@@ -8,7 +8,7 @@ from jax.test_util import check_grads
 
 from shaminfer.ingredients import DEFAULT_SHAM_PARAMS, ShamParams
 from shaminfer.shamnet import DEFAULT_HIDDEN, default_domain, init_shamnet, net_logsm, predict_logsm
-from shaminfer.shamnet.network import OUTPUT_RANGE, parameter_count
+from shaminfer.shamnet.network import OUTPUT_RANGE, hidden_widths, parameter_count
 
 
 def _net():
@@ -18,6 +18,7 @@ def _net():
 def test_architecture():
     net = _net()
     assert tuple(w.shape[1] for w, _ in net.layers[:-1]) == DEFAULT_HIDDEN == (64, 32, 8, 4)
+    assert hidden_widths(net) == (64, 32, 8, 4) and all(type(h) is int for h in hidden_widths(net))
     assert net.layers[0][0].shape == (5, 64) and net.layers[-1][0].shape == (4, 1)
     assert parameter_count(net) == 5 * 64 + 64 + 64 * 32 + 32 + 32 * 8 + 8 + 8 * 4 + 4 + 4 + 1
 
