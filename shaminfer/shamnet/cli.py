@@ -42,6 +42,8 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                    help="how strongly --face-fraction crowds sigma to the faces: density ~ |t|^(p-1) (default 3; must be >= 1)")
     p.add_argument("--mono-guard-faces", type=int, default=None,
                    help="with --require-monotonic, also check this many theta crowded towards the sigma faces (default 0)")
+    p.add_argument("--mono-batch", type=int, default=None,
+                   help="face-crowded theta per phase-2 step that enter only the slope hinge of --mono-weight (default 0)")
     p.add_argument("--max-seconds", type=float, default=None,
                    help="phase-2 wall-time budget: stop at the first validation check after this many seconds (default 0: none)")
     p.add_argument("--stop-after", type=int, default=None, dest="stop_after_steps",
@@ -87,6 +89,7 @@ def run_train(args) -> int:
         ("face_fraction", "--face-fraction", lambda v: 0 <= v <= 1, "a fraction in [0, 1]"),
         ("face_power", "--face-power", lambda v: v >= 1, "a power >= 1"),
         ("mono_guard_faces", "--mono-guard-faces", lambda v: v >= 0, "a non-negative integer"),
+        ("mono_batch", "--mono-batch", lambda v: v >= 0, "a non-negative integer"),
         ("max_seconds", "--max-seconds", lambda v: v >= 0, "a non-negative number of seconds"),
         ("stop_after_steps", "--stop-after", lambda v: v >= 0, "a non-negative integer"),
         ("mono_weight", "--mono-weight", None, None),
@@ -104,6 +107,10 @@ def run_train(args) -> int:
         cfg = cfg._replace(**{field: value})
     if cfg.warmup_steps >= cfg.max_steps:
         print(f"error: --warmup: expected fewer steps than --max-steps ({cfg.max_steps}), found {cfg.warmup_steps}", file=sys.stderr)
+        return 2
+    if cfg.mono_batch > 0 and cfg.mono_weight <= 0:
+        print(f"error: --mono-batch: theta that enter only the slope hinge need --mono-weight > 0, found {cfg.mono_weight}",
+              file=sys.stderr)
         return 2
     if args.require_monotonic:
         cfg = cfg._replace(require_monotonic=True)

@@ -40,7 +40,11 @@ crowded towards the faces of [0.1, 0.5] (``face_power``; see
 Monotonicity guard on the faces (opt-in, ``mono_guard_faces > 0``): the
 ``require_monotonic`` check adds that many theta drawn crowded towards the
 sigma faces, where the shipped network's SMHM dips below slope 0 on a few
-theta in a thousand (benchmarks/RESULTS.md).
+theta in a thousand (benchmarks/RESULTS.md). ``mono_batch > 0`` adds that
+many face-crowded theta to every phase-2 step that enter only the slope
+hinge (no SMF quadrature, so they are cheap): the hinge then averages over
+the batch and these theta, and sees the sigma corners far more densely than
+the batch alone.
 
 Wall-time budget (opt-in, ``max_seconds > 0``): phase 2 also stops at the
 first validation check after that many seconds, keeping the best weights so
@@ -137,6 +141,7 @@ class TrainConfig(NamedTuple):
     face_fraction: float = 0.0
     face_power: float = 3.0
     mono_guard_faces: int = 0
+    mono_batch: int = 0
     max_seconds: float = 0.0
     stop_after_steps: int = 0
 
@@ -370,18 +375,23 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
         lambda ly: jnp.sqrt(tail_weighted_loss(net_smf_residuals(ShamNet(cast_floating(ly, jnp.float64), domain), theta_val, kernel=cfg.kernel), **tail))
     )
 
-    def loss_fn(ly, th):
+    if cfg.mono_batch > 0 and cfg.mono_weight <= 0:
+        raise ValueError(f"mono_batch: theta that enter only the slope hinge need mono_weight > 0, found mono_weight = {cfg.mono_weight}")
+
+    def loss_fn(ly, th, th_hinge):
         net_c = ShamNet(ly, dom_c)
         res = net_smf_residuals(net_c, th, logmh_grid=grid_c, logsm=logsm_c, kernel=cfg.kernel)
         loss = tail_weighted_loss(res, **tail)
         if cfg.mono_weight > 0:
+            if th_hinge is not None:  # the batch plus the hinge-only theta of mono_batch
+                th = ShamParams(*(jnp.concatenate([a, b]) for a, b in zip(th, th_hinge)))
             pred = jax.vmap(lambda t: net_logsm(net_c, t, grid_c))(th)
             loss = loss + cfg.mono_weight * smhm_slope_penalty(pred, grid_c, min_slope=cfg.mono_min_slope)
         return loss
 
     @jax.jit
-    def step(layers, state, th):
-        loss, g = jax.value_and_grad(loss_fn)(layers, cast_floating(th, dt))
+    def step(layers, state, th, th_hinge):
+        loss, g = jax.value_and_grad(loss_fn)(layers, cast_floating(th, dt), cast_floating(th_hinge, dt))
         upd, state = opt.update(g, state, layers)
         return optax.apply_updates(layers, upd), state, loss
 
@@ -419,9 +429,13 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
                 jnp.concatenate([a.reshape(block, n_flat), f.reshape(block, n_face)], axis=1).reshape(-1)
                 for a, f in zip(pool, faces)
             ))
+        hinge_pool = None
+        if cfg.mono_batch > 0:
+            hinge_pool = sample_domain(domain, seed + 700_000_000 + b0, block * cfg.mono_batch, face_power=cfg.face_power)
         for j in range(min(block, cfg.max_steps - b0)):
             th = ShamParams(*(v[j * cfg.batch : (j + 1) * cfg.batch] for v in pool))
-            layers, state, loss = step(layers, state, th)
+            th_hinge = None if hinge_pool is None else ShamParams(*(v[j * cfg.mono_batch : (j + 1) * cfg.mono_batch] for v in hinge_pool))
+            layers, state, loss = step(layers, state, th, th_hinge)
             step_i += 1
             if step_i % cfg.val_every == 0:
                 v = float(val_fn(layers))

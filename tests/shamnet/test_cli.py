@@ -40,6 +40,8 @@ def test_quick_run_writes_weights_and_card(tmp_path):
         (["--face-power", "0.5"], "--face-power: expected a power >= 1, found 0.5"),
         (["--mono-guard-faces", "-3"], "--mono-guard-faces: expected a non-negative integer, found -3"),
         (["--warmup", "50", "--max-steps", "50"], "--warmup: expected fewer steps than --max-steps (50), found 50"),
+        (["--mono-batch", "-1"], "--mono-batch: expected a non-negative integer, found -1"),
+        (["--mono-batch", "8", "--mono-weight", "0"], "--mono-batch: theta that enter only the slope hinge need --mono-weight > 0, found 0.0"),
         (["--stop-after", "-5"], "--stop-after: expected a non-negative integer, found -5"),
         (["--max-seconds", "-1"], "--max-seconds: expected a non-negative number of seconds, found -1.0"),
         (["--init", str(default_weights_path()), "--hidden", "8,8,8,4"],

@@ -131,6 +131,20 @@ def test_monotonicity_guard_adds_face_crowded_theta():
     assert np.mean(t > 0.8) > 0.45  # face-crowded (0.2 for uniform draws)
 
 
+def test_hinge_only_theta_enter_the_slope_hinge_and_nothing_else():
+    net0 = init_shamnet(jax.random.PRNGKey(3), default_domain())
+    base = CFG._replace(max_steps=20, mono_weight=10.0)
+    hist = lambda cfg: np.array([h[2] for h in train_phase2(net0, cfg, seed=5, quiet=True)[1]["history"]])
+    # a hinge that never acts (every slope exceeds -100): the extra theta leave the trajectory unchanged
+    off = base._replace(mono_min_slope=-100.0)
+    np.testing.assert_allclose(hist(off._replace(mono_batch=16)), hist(off), rtol=1e-12)
+    # a hinge that acts on every slope below 1: the extra theta change the steps
+    on = base._replace(mono_min_slope=1.0)
+    assert np.max(np.abs(hist(on._replace(mono_batch=16)) - hist(on))) > 1e-6
+    with pytest.raises(ValueError, match="mono_batch: .*mono_weight > 0, found mono_weight = 0.0"):
+        train_phase2(net0, CFG._replace(mono_batch=4), seed=5, quiet=True)
+
+
 def test_cast_floating_casts_floats_and_keeps_integers():
     tree = (jnp.ones(3, jnp.float64), jnp.arange(3), {"a": np.float64(2.5)})
     out = cast_floating(tree, jnp.float32)
