@@ -360,6 +360,8 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     dom_c, grid_c, logsm_c = cast_floating((domain, TRAIN_LOGMH_GRID, LOSS_LOGSM), dt)
     if cfg.warmup_steps >= cfg.max_steps:
         raise ValueError(f"warmup_steps: expected fewer than max_steps = {cfg.max_steps}, found {cfg.warmup_steps}")
+    if cfg.mono_batch > 0 and cfg.mono_weight <= 0:
+        raise ValueError(f"mono_batch: theta that enter only the slope hinge need mono_weight > 0, found mono_weight = {cfg.mono_weight}")
     if cfg.warmup_steps > 0:
         sched = optax.warmup_cosine_decay_schedule(0.0, cfg.lr, cfg.warmup_steps, cfg.max_steps, end_value=cfg.lr * cfg.lr_final_fraction)
     else:
@@ -374,9 +376,6 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     val_fn = jax.jit(
         lambda ly: jnp.sqrt(tail_weighted_loss(net_smf_residuals(ShamNet(cast_floating(ly, jnp.float64), domain), theta_val, kernel=cfg.kernel), **tail))
     )
-
-    if cfg.mono_batch > 0 and cfg.mono_weight <= 0:
-        raise ValueError(f"mono_batch: theta that enter only the slope hinge need mono_weight > 0, found mono_weight = {cfg.mono_weight}")
 
     def loss_fn(ly, th, th_hinge):
         net_c = ShamNet(ly, dom_c)
