@@ -44,6 +44,16 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                    help="with --require-monotonic, also check this many theta crowded towards the sigma faces (default 0)")
     p.add_argument("--mono-batch", type=int, default=None,
                    help="face-crowded theta per phase-2 step that enter only the slope hinge of --mono-weight (default 0)")
+    p.add_argument("--hard-fraction", type=float, default=None,
+                   help="fraction of each phase-2 batch drawn from the mined hardest theta (default 0: off)")
+    p.add_argument("--hard-pool", type=int, default=None,
+                   help="with --hard-fraction, how many of the worst mined theta are kept (default 256)")
+    p.add_argument("--hard-candidates", type=int, default=None,
+                   help="with --hard-fraction, fresh theta ranked at each mining (default 4000)")
+    p.add_argument("--hard-every", type=int, default=None,
+                   help="with --hard-fraction, phase-2 steps between minings (default 250)")
+    p.add_argument("--keep-last", action="store_true",
+                   help="phase 2 keeps the weights of its last monotonic validation check, not those with the best validation")
     p.add_argument("--max-seconds", type=float, default=None,
                    help="phase-2 wall-time budget: stop at the first validation check after this many seconds (default 0: none)")
     p.add_argument("--stop-after", type=int, default=None, dest="stop_after_steps",
@@ -90,6 +100,10 @@ def run_train(args) -> int:
         ("face_power", "--face-power", lambda v: v >= 1, "a power >= 1"),
         ("mono_guard_faces", "--mono-guard-faces", lambda v: v >= 0, "a non-negative integer"),
         ("mono_batch", "--mono-batch", lambda v: v >= 0, "a non-negative integer"),
+        ("hard_fraction", "--hard-fraction", lambda v: 0 <= v <= 1, "a fraction in [0, 1]"),
+        ("hard_pool", "--hard-pool", lambda v: v >= 1, "a positive integer"),
+        ("hard_candidates", "--hard-candidates", lambda v: v >= 1, "a positive integer"),
+        ("hard_every", "--hard-every", lambda v: v >= 1, "a positive integer"),
         ("max_seconds", "--max-seconds", lambda v: v >= 0, "a non-negative number of seconds"),
         ("stop_after_steps", "--stop-after", lambda v: v >= 0, "a non-negative integer"),
         ("mono_weight", "--mono-weight", None, None),
@@ -112,8 +126,17 @@ def run_train(args) -> int:
         print(f"error: --mono-batch: theta that enter only the slope hinge need --mono-weight > 0, found {cfg.mono_weight}",
               file=sys.stderr)
         return 2
+    if cfg.face_fraction + cfg.hard_fraction > 1 + 1e-12:
+        print(f"error: --hard-fraction: expected at most 1 - --face-fraction = {1 - cfg.face_fraction:g}, found {cfg.hard_fraction}",
+              file=sys.stderr)
+        return 2
+    if cfg.hard_pool > cfg.hard_candidates:
+        print(f"error: --hard-pool: expected at most --hard-candidates ({cfg.hard_candidates}), found {cfg.hard_pool}", file=sys.stderr)
+        return 2
     if args.require_monotonic:
         cfg = cfg._replace(require_monotonic=True)
+    if args.keep_last:
+        cfg = cfg._replace(keep_last=True)
     if args.init is not None and not os.path.exists(args.init):
         print(f"error: --init: expected an existing weights file, found {args.init!r}", file=sys.stderr)
         return 2

@@ -46,6 +46,21 @@ hinge (no SMF quadrature, so they are cheap): the hinge then averages over
 the batch and these theta, and sees the sigma corners far more densely than
 the batch alone.
 
+Hard-theta mining (a deviation; opt-in, ``hard_fraction > 0``): every
+``hard_every`` steps phase 2 draws ``hard_candidates`` fresh theta (half
+uniform, half face-crowded), ranks them by the current network's worst
+residual max |Delta| (float64, training grid) and keeps the ``hard_pool``
+worst; that fraction of every batch is then drawn from this pool in place of
+uniform theta. The accuracy goal bounds the maximum over 1000 theta, which is
+set by a few theta in a thousand that random batches of 100 rarely contain.
+The worst and the floor of each mined pool are logged and recorded in the card.
+
+Keeping the last weights (opt-in, ``keep_last``): phase 2 returns the
+weights of its last validation check that passes the monotonicity
+requirement instead of those with the best validation objective (which, on
+64 theta, says little about the worst of 1000), falling back to the best
+when no check passes.
+
 Wall-time budget (opt-in, ``max_seconds > 0``): phase 2 also stops at the
 first validation check after that many seconds, keeping the best weights so
 far; the card records the steps actually taken (a budget on a slower machine
@@ -142,6 +157,11 @@ class TrainConfig(NamedTuple):
     face_power: float = 3.0
     mono_guard_faces: int = 0
     mono_batch: int = 0
+    hard_fraction: float = 0.0
+    hard_candidates: int = 4000
+    hard_pool: int = 256
+    hard_every: int = 250
+    keep_last: bool = False
     max_seconds: float = 0.0
     stop_after_steps: int = 0
 
@@ -362,6 +382,14 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
         raise ValueError(f"warmup_steps: expected fewer than max_steps = {cfg.max_steps}, found {cfg.warmup_steps}")
     if cfg.mono_batch > 0 and cfg.mono_weight <= 0:
         raise ValueError(f"mono_batch: theta that enter only the slope hinge need mono_weight > 0, found mono_weight = {cfg.mono_weight}")
+    n_face = int(round(cfg.face_fraction * cfg.batch))
+    n_hard = int(round(cfg.hard_fraction * cfg.batch))
+    if n_face + n_hard > cfg.batch:
+        raise ValueError(f"hard_fraction: expected face_fraction + hard_fraction <= 1 ({n_face} + {n_hard} theta of a batch of {cfg.batch}), "
+                         f"found {cfg.face_fraction} + {cfg.hard_fraction}")
+    if n_hard > 0 and not (1 <= cfg.hard_pool <= cfg.hard_candidates and cfg.hard_every >= 1):
+        raise ValueError(f"hard_pool: expected 1 <= hard_pool <= hard_candidates and hard_every >= 1, found hard_pool = {cfg.hard_pool}, "
+                         f"hard_candidates = {cfg.hard_candidates}, hard_every = {cfg.hard_every}")
     if cfg.warmup_steps > 0:
         sched = optax.warmup_cosine_decay_schedule(0.0, cfg.lr, cfg.warmup_steps, cfg.max_steps, end_value=cfg.lr * cfg.lr_final_fraction)
     else:
@@ -406,6 +434,19 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     def eligible(ly):
         return (not cfg.require_monotonic) or float(mono_fn(ly)) > 0.0
 
+    worst_fn = jax.jit(lambda ly, th: jnp.max(jnp.abs(net_smf_residuals(ShamNet(cast_floating(ly, jnp.float64), domain), th, kernel=cfg.kernel)), axis=-1))
+
+    def mine(ly, at_step):
+        """The hard_pool theta, of hard_candidates fresh ones, with the largest max |Delta| under weights ``ly``."""
+        n_u = cfg.hard_candidates // 2
+        cand = [sample_domain(domain, seed + 900_000_000 + at_step, n_u),
+                sample_domain(domain, seed + 950_000_000 + at_step, cfg.hard_candidates - n_u, face_power=cfg.face_power)]
+        cand = ShamParams(*(jnp.concatenate([a, b]) for a, b in zip(*cand)))
+        chunk = 500
+        worst = jnp.concatenate([worst_fn(ly, ShamParams(*(v[i : i + chunk] for v in cand))) for i in range(0, cfg.hard_candidates, chunk)])
+        top = jnp.argsort(-worst)[: cfg.hard_pool]
+        return ShamParams(*(v[top] for v in cand)), (at_step, float(worst[top[0]]), float(worst[top[-1]]))
+
     v0 = float(val_fn(layers))
     ok0 = eligible(layers)
     best = (v0 if ok0 else float("inf"), layers, 0)
@@ -417,8 +458,11 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     # one Latin hypercube per block of steps, so batches stay space-filling
     block = 100
     step_i = 0
-    n_face = int(round(cfg.face_fraction * cfg.batch))
-    n_flat = cfg.batch - n_face
+    n_pool = cfg.batch - n_hard  # batch members drawn from the Latin hypercubes; the rest from the mined pool
+    n_flat = n_pool - n_face
+    hard_rng = np.random.default_rng(seed + 900_000_000)
+    hard, mined = None, []
+    last_ok = None
     for b0 in range(0, cfg.max_steps, block):
         pool = sample_domain(domain, seed + 1000 + b0, block * n_flat)
         if n_face > 0:
@@ -432,14 +476,25 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
         if cfg.mono_batch > 0:
             hinge_pool = sample_domain(domain, seed + 700_000_000 + b0, block * cfg.mono_batch, face_power=cfg.face_power)
         for j in range(min(block, cfg.max_steps - b0)):
-            th = ShamParams(*(v[j * cfg.batch : (j + 1) * cfg.batch] for v in pool))
+            th = ShamParams(*(v[j * n_pool : (j + 1) * n_pool] for v in pool))
+            if n_hard > 0:
+                if step_i % cfg.hard_every == 0:
+                    hard, rec = mine(layers, step_i)
+                    mined.append(rec)
+                    _log(f"phase 2: step {step_i}, mined the {cfg.hard_pool} worst of {cfg.hard_candidates} fresh theta: "
+                         f"max |Delta| {rec[1]:.4f} dex, pool floor {rec[2]:.4f} dex", quiet)
+                pick = hard_rng.integers(0, cfg.hard_pool, n_hard)
+                th = ShamParams(*(jnp.concatenate([a, b[pick]]) for a, b in zip(th, hard)))
             th_hinge = None if hinge_pool is None else ShamParams(*(v[j * cfg.mono_batch : (j + 1) * cfg.mono_batch] for v in hinge_pool))
             layers, state, loss = step(layers, state, th, th_hinge)
             step_i += 1
             if step_i % cfg.val_every == 0:
                 v = float(val_fn(layers))
                 history.append((step_i, float(loss), v))
-                if v < best[0] and eligible(layers):
+                ok = eligible(layers) if (cfg.keep_last or v < best[0]) else False
+                if cfg.keep_last and ok:
+                    last_ok = (v, layers, step_i)
+                if v < best[0] and ok:
                     best = (v, layers, step_i)
                     stale = 0
                 else:
@@ -465,6 +520,13 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
         break
     info = dict(steps=step_i, best_step=best[2], best_val_rms_dex=best[0], seconds=time.time() - t0, history=history,
                 stopped_by=stopped)
+    if cfg.keep_last:
+        kept = last_ok if last_ok is not None else best
+        info["kept"] = dict(step=kept[2], val=kept[0], why="last eligible check (keep_last)" if last_ok is not None else
+                            "no eligible check: best validation")
+        best = kept
+    if n_hard > 0:
+        info["hard_mining"] = [dict(step=a, worst_max_abs_dex=b, pool_floor_dex=c) for a, b, c in mined]
     return ShamNet(cast_floating(best[1], jnp.float64), domain), info
 
 

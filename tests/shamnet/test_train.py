@@ -7,7 +7,8 @@ import pytest
 from shaminfer.ingredients import three_roll_smhm
 from shaminfer.shamnet import default_domain, init_shamnet
 from shaminfer.shamnet.domain import sample_domain
-from shaminfer.shamnet.losses import TRAIN_LOGMH_GRID, net_smf_loss, smhm_fit_loss
+from shaminfer.ingredients.theta import ShamParams
+from shaminfer.shamnet.losses import TRAIN_LOGMH_GRID, net_smf_loss, net_smf_residuals, smhm_fit_loss
 from shaminfer.shamnet.train import TrainConfig, cast_floating, fit_smhm_batch, train_phase1, train_phase2, train_supervised
 from shaminfer.ingredients import DEFAULT_SMHM_PARAMS, smhm_params_to_unbounded
 
@@ -143,6 +144,37 @@ def test_hinge_only_theta_enter_the_slope_hinge_and_nothing_else():
     assert np.max(np.abs(hist(on._replace(mono_batch=16)) - hist(on))) > 1e-6
     with pytest.raises(ValueError, match="mono_batch: .*mono_weight > 0, found mono_weight = 0.0"):
         train_phase2(net0, CFG._replace(mono_batch=4), seed=5, quiet=True)
+
+
+def test_hard_mining_keeps_the_worst_fresh_theta_and_changes_the_steps():
+    net0 = init_shamnet(jax.random.PRNGKey(3), default_domain())
+    cfg = CFG._replace(max_steps=20, hard_candidates=24, hard_pool=5, hard_every=10)
+    net1, info = train_phase2(net0, cfg._replace(hard_fraction=0.5), seed=5, quiet=True)
+    assert [m["step"] for m in info["hard_mining"]] == [0, 10]
+    # oracle for the first mining: the same fresh candidates ranked here by the start network's max |Delta|
+    dom = net0.domain
+    cand = [sample_domain(dom, 5 + 900_000_000, 12), sample_domain(dom, 5 + 950_000_000, 12, face_power=cfg.face_power)]
+    cand = ShamParams(*(jnp.concatenate([a, b]) for a, b in zip(*cand)))
+    worst = np.sort(np.max(np.abs(np.asarray(net_smf_residuals(net0, cand))), axis=-1))[::-1]
+    np.testing.assert_allclose([info["hard_mining"][0]["worst_max_abs_dex"], info["hard_mining"][0]["pool_floor_dex"]],
+                               [worst[0], worst[4]], rtol=1e-10)
+    # the mined theta replace uniform ones in the batches: the steps differ from a run without them
+    hist = lambda i: np.array([h[2] for h in i["history"]])
+    _, plain = train_phase2(net0, cfg, seed=5, quiet=True)
+    assert "hard_mining" not in plain and np.max(np.abs(hist(info) - hist(plain))) > 1e-6
+    with pytest.raises(ValueError, match=r"hard_fraction: expected face_fraction \+ hard_fraction <= 1 \(2 \+ 3 theta"):
+        train_phase2(net0, cfg._replace(face_fraction=0.5, hard_fraction=0.75), seed=5, quiet=True)
+    with pytest.raises(ValueError, match="hard_pool: expected 1 <= hard_pool <= hard_candidates"):
+        train_phase2(net0, cfg._replace(hard_fraction=0.5, hard_pool=30), seed=5, quiet=True)
+
+
+def test_keep_last_returns_the_weights_of_the_last_check():
+    net0 = init_shamnet(jax.random.PRNGKey(3), default_domain())
+    net, info = train_phase2(net0, CFG._replace(max_steps=30, keep_last=True), seed=5, quiet=True)
+    assert info["kept"]["step"] == 30 == info["history"][-1][0]
+    # oracle: the rms of Delta of the returned weights on the validation theta is the last check's value
+    res = net_smf_residuals(net, sample_domain(net.domain, 5 + 3, CFG.n_val))
+    np.testing.assert_allclose(float(jnp.sqrt(jnp.mean(res**2))), info["history"][-1][2], rtol=1e-10)
 
 
 def test_cast_floating_casts_floats_and_keeps_integers():
