@@ -28,7 +28,7 @@ from shaminfer.shamnet import load_kernel, load_shamnet  # noqa: E402
 from shaminfer.shamnet.accuracy import LOSS_POINTS, min_smhm_slope, smf_accuracy  # noqa: E402
 from shaminfer.shamnet.domain import sample_domain  # noqa: E402
 
-HELD_OUT_SEED = 20261121  # training uses seeds 0-20000 and 10000019 + s, 20000003 + s
+HELD_OUT_SEED = 20261121  # training (seed s) uses s + 0..(1000 + steps), 10000019 + s, 20000003 + s, and s + 5e8 and above
 N_HELD_OUT = 1000
 FACE_DEX = 0.05  # theta within this of a sigma bound count as "on the face"
 MONO_SEED = 77  # the dense monotonicity check: half uniform, half crowded towards the sigma faces
