@@ -401,9 +401,10 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     tail = dict(tail_weight=cfg.tail_weight, tail_power=cfg.tail_power)
     # validation in float64 on the training grid: sqrt of the training objective without the slope hinge
     # (the rms of Delta, i.e. Eq. D4, unless a tail weight is set)
-    val_fn = jax.jit(
-        lambda ly: jnp.sqrt(tail_weighted_loss(net_smf_residuals(ShamNet(cast_floating(ly, jnp.float64), domain), theta_val, kernel=cfg.kernel), **tail))
-    )
+    def res64(ly, th):  # residuals of weights ``ly`` in float64 on the training grid (validation and mining)
+        return net_smf_residuals(ShamNet(cast_floating(ly, jnp.float64), domain), th, kernel=cfg.kernel)
+
+    val_fn = jax.jit(lambda ly: jnp.sqrt(tail_weighted_loss(res64(ly, theta_val), **tail)))
 
     def loss_fn(ly, th, th_hinge):
         net_c = ShamNet(ly, dom_c)
@@ -434,7 +435,7 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     def eligible(ly):
         return (not cfg.require_monotonic) or float(mono_fn(ly)) > 0.0
 
-    worst_fn = jax.jit(lambda ly, th: jnp.max(jnp.abs(net_smf_residuals(ShamNet(cast_floating(ly, jnp.float64), domain), th, kernel=cfg.kernel)), axis=-1))
+    worst_fn = jax.jit(lambda ly, th: jnp.max(jnp.abs(res64(ly, th)), axis=-1))
 
     def mine(ly, at_step):
         """The hard_pool theta, of hard_candidates fresh ones, with the largest max |Delta| under weights ``ly``."""
