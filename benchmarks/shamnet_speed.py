@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 
 from shaminfer.ingredients import DEFAULT_SHAM_PARAMS  # noqa: E402
 from shaminfer.shamnet import load_shamnet, net_logsm  # noqa: E402
-from shaminfer.shamnet.network import hidden_widths  # noqa: E402
+from shaminfer.shamnet.network import architecture, hidden_widths  # noqa: E402
 
 
 def main(n=1_000_000, repeats=5):
@@ -40,7 +40,7 @@ def main(n=1_000_000, repeats=5):
         t0 = time.perf_counter()
         jax.block_until_ready(g(th, logmpeak))
         tg.append(time.perf_counter() - t0)
-    print(f"devices: {jax.devices()}; hidden layers {list(hidden_widths(net))}")
+    print(f"devices: {jax.devices()}; architecture {architecture(net)}, hidden layers {list(hidden_widths(net))}")
     print(f"shamnet_speed n_halos={n} predict_ms={1e3 * min(t):.1f} predict_grad_ms={1e3 * min(tg):.1f}")
 
 

@@ -21,7 +21,6 @@ import jax.numpy as jnp  # noqa: E402
 from shaminfer.shamnet import load_shamnet  # noqa: E402
 from shaminfer.shamnet.domain import sample_domain  # noqa: E402
 from shaminfer.shamnet.losses import LOSS_LOGSM, TRAIN_LOGMH_GRID, net_smf_residuals  # noqa: E402
-from shaminfer.shamnet.network import ShamNet  # noqa: E402
 from shaminfer.shamnet.train import cast_floating  # noqa: E402
 
 
@@ -31,7 +30,7 @@ def loss_and_seconds(net, theta, dtype, repeats=5):
     dom, grid, logsm, th = cast_floating((net.domain, TRAIN_LOGMH_GRID, LOSS_LOGSM, theta), dt)
 
     def loss(layers):
-        res = net_smf_residuals(ShamNet(layers, dom), th, logmh_grid=grid, logsm=logsm)
+        res = net_smf_residuals(type(net)(layers, dom), th, logmh_grid=grid, logsm=logsm)
         return jnp.mean(res**2)
 
     f = jax.jit(jax.value_and_grad(loss))

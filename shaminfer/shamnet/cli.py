@@ -59,6 +59,18 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--stop-after", type=int, default=None, dest="stop_after_steps",
                    help="stop phase 2 at the first check at or after this step, keeping the --max-steps schedule "
                         "(reproduces a run that --max-seconds stopped; default 0: off)")
+    p.add_argument("--arch", choices=("mlp", "basis"), default=None,
+                   help="network of a new run: 'mlp' (App. D.1, log10 Mpeak as fifth input; default) or 'basis' (an MLP of "
+                        "theta gives non-negative weights of a sigmoid basis in log10 Mpeak: monotone by construction)")
+    p.add_argument("--knots", type=int, default=None, help="with --arch basis, number of sigmoid knots (default 96)")
+    p.add_argument("--distil", default=None,
+                   help="phase 1 regresses the new network on the SMHM of these weights (Eq. D3) instead of three-roll fits")
+    p.add_argument("--distil-steps", type=int, default=None, help="Adam steps of --distil (default 3000)")
+    p.add_argument("--distil-lr", type=float, default=None, help="initial Adam step size of --distil (default 1e-3)")
+    p.add_argument("--distil-slope-weight", type=float, default=None,
+                   help="--distil also matches the SMHM's slope d log10 M* / d log10 Mpeak, with this weight (default 0)")
+    p.add_argument("--distil-range", default=None,
+                   help="LO,HI: --distil weights nodes whose teacher log10 M* lies outside (LO, HI) by 0.01 (default: all 1)")
     p.add_argument("--quick", action="store_true", help="tiny configuration for smoke tests (not accurate)")
     p.set_defaults(func=run_train)
     return p
@@ -75,6 +87,7 @@ def run_train(args) -> int:
         cfg = TrainConfig(
             posterior_warmup=100, posterior_samples=300, n_fit_theta=12, fit_center_steps=200, fit_steps=50, fit_loss_max=10.0,
             init_steps=100, n_sup_theta=8, sup_iter=5, sup_steps=20, max_steps=40, val_every=20, n_val=8, n_accuracy=20,
+            distil_steps=20, distil_batch=8,
         )
     if args.hidden is not None:
         try:
@@ -86,6 +99,15 @@ def run_train(args) -> int:
                   file=sys.stderr)
             return 2
         cfg = cfg._replace(hidden=hidden)
+    if args.distil_range is not None:
+        try:
+            lo, hi = (float(x) for x in args.distil_range.split(","))
+        except ValueError:
+            lo = hi = float("nan")
+        if not lo < hi:
+            print(f"error: --distil-range: expected LO,HI with LO < HI such as 7,14, found {args.distil_range!r}", file=sys.stderr)
+            return 2
+        cfg = cfg._replace(distil_x_range=(lo, hi))
     widen = None
     # (config field, flag, check, what the flag expects); None: any value argparse accepted
     flags = [
@@ -106,6 +128,11 @@ def run_train(args) -> int:
         ("hard_every", "--hard-every", lambda v: v >= 1, "a positive integer"),
         ("max_seconds", "--max-seconds", lambda v: v >= 0, "a non-negative number of seconds"),
         ("stop_after_steps", "--stop-after", lambda v: v >= 0, "a non-negative integer"),
+        ("arch", "--arch", None, None),
+        ("knots", "--knots", lambda v: v >= 2, "at least 2 knots"),
+        ("distil_steps", "--distil-steps", lambda v: v >= 1, "a positive integer"),
+        ("distil_lr", "--distil-lr", lambda v: v > 0, "a positive step size"),
+        ("distil_slope_weight", "--distil-slope-weight", lambda v: v >= 0, "a non-negative weight"),
         ("mono_weight", "--mono-weight", None, None),
         ("mono_min_slope", "--mono-min-slope", None, None),
         ("sup_steps", "--sup-steps", None, None),
@@ -137,9 +164,21 @@ def run_train(args) -> int:
         cfg = cfg._replace(require_monotonic=True)
     if args.keep_last:
         cfg = cfg._replace(keep_last=True)
-    if args.init is not None and not os.path.exists(args.init):
-        print(f"error: --init: expected an existing weights file, found {args.init!r}", file=sys.stderr)
+    for flag, path in (("--init", args.init), ("--distil", args.distil)):
+        if path is not None and not os.path.exists(path):
+            print(f"error: {flag}: expected an existing weights file, found {path!r}", file=sys.stderr)
+            return 2
+    if args.init is not None and (args.distil is not None or args.arch is not None or args.knots is not None):
+        print("error: --init: a warm start keeps its network's architecture; --distil, --arch and --knots start a new "
+              "network, found them together", file=sys.stderr)
         return 2
+    if args.knots is not None and cfg.arch != "basis":
+        print(f"error: --knots: expected --arch basis, found --arch {cfg.arch}", file=sys.stderr)
+        return 2
+    if args.arch == "basis" and args.hidden is None:
+        from .network import DEFAULT_BASIS_HIDDEN
+
+        cfg = cfg._replace(hidden=DEFAULT_BASIS_HIDDEN)
     if args.init is not None and args.hidden is not None:
         from .io import load_shamnet
         from .network import hidden_widths, widens
@@ -151,5 +190,5 @@ def run_train(args) -> int:
             return 2
         widen = cfg.hidden
     command = "shaminfer " + " ".join(sys.argv[1:]) if os.path.basename(sys.argv[0]) == "shaminfer" else None
-    train_shamnet(args.seed, args.out, cfg=cfg, command=command, init=args.init, widen=widen)
+    train_shamnet(args.seed, args.out, cfg=cfg, command=command, init=args.init, widen=widen, distil=args.distil)
     return 0

@@ -4,7 +4,10 @@ File layout (all plain arrays; ``np.load(..., allow_pickle=False)``):
 ``hidden`` (n_hidden,) int, ``layer{i}_W`` / ``layer{i}_b`` float64,
 ``domain_<field>`` for each :class:`ShamNetDomain` field, ``kernel`` (str),
 ``sha256`` (str): SHA-256 over every other array's name, dtype, shape and
-bytes in sorted-name order. The model card is a JSON file beside the weights.
+bytes in sorted-name order. A monotone-basis network
+(:class:`~shaminfer.shamnet.network.BasisShamNet`) also stores ``arch``
+(``"basis"``) and ``knots`` (int); files without ``arch`` hold the App. D.1
+MLP. The model card is a JSON file beside the weights.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import numpy as np
 
 from .._atomic import atomic_write_bytes
 from .domain import ShamNetDomain
-from .network import ShamNet, hidden_widths
+from .network import BasisShamNet, ShamNet, architecture, basis_knots, hidden_widths
 
 __all__ = ["DEFAULT_WEIGHTS", "save_shamnet", "load_shamnet", "default_weights_path", "weights_checksum", "atomic_write_bytes"]
 
@@ -45,8 +48,11 @@ def weights_checksum(arrays: dict) -> str:
 
 
 
-def _to_arrays(net: ShamNet, kernel: str) -> dict:
+def _to_arrays(net, kernel: str) -> dict:
     arrays = {"hidden": np.array(hidden_widths(net), dtype=np.int64)}
+    if architecture(net) == "basis":  # App. D.1 files carry no arch (their checksums predate it)
+        arrays["arch"] = np.array("basis")
+        arrays["knots"] = np.array(basis_knots(net), dtype=np.int64)
     for i, (w, b) in enumerate(net.layers):
         arrays[f"layer{i}_W"] = np.asarray(w, dtype=np.float64)
         arrays[f"layer{i}_b"] = np.asarray(b, dtype=np.float64)
@@ -56,7 +62,7 @@ def _to_arrays(net: ShamNet, kernel: str) -> dict:
     return arrays
 
 
-def save_shamnet(net: ShamNet, path, *, kernel: str = "triweight", card: dict | None = None) -> str:
+def save_shamnet(net, path, *, kernel: str = "triweight", card: dict | None = None) -> str:
     """Write weights to ``path`` (.npz) atomically, and ``card`` as JSON beside it. Returns the checksum."""
     import io
 
@@ -71,7 +77,7 @@ def save_shamnet(net: ShamNet, path, *, kernel: str = "triweight", card: dict | 
     return checksum
 
 
-def load_shamnet(path=None) -> ShamNet:
+def load_shamnet(path=None):
     """Load SHAMNet weights; ``path=None`` loads the shipped default.
 
     Raises ``ValueError`` when the file lacks an array, an array has the wrong
@@ -83,11 +89,11 @@ def load_shamnet(path=None) -> ShamNet:
 
 
 @lru_cache(maxsize=1)
-def _load_default() -> ShamNet:
+def _load_default():
     return _load(default_weights_path())
 
 
-def _load(path: Path) -> ShamNet:
+def _load(path: Path):
     if not path.exists():
         raise ValueError(f"SHAMNet weights: file {path} does not exist")
     with np.load(path, allow_pickle=False) as f:
@@ -100,7 +106,16 @@ def _load(path: Path) -> ShamNet:
     if stored != actual:
         raise ValueError(f"SHAMNet weights {path}: checksum mismatch (stored {stored[:12]}..., computed {actual[:12]}...)")
     hidden = [int(h) for h in arrays["hidden"]]
-    sizes = [5] + hidden + [1]
+    arch = str(arrays.get("arch", "mlp"))
+    if arch == "mlp":
+        sizes, Net = [5] + hidden + [1], ShamNet
+    elif arch == "basis":
+        if "knots" not in arrays or arrays["knots"].shape != () or int(arrays["knots"]) < 2:
+            raise ValueError(f"SHAMNet weights {path}: arch 'basis' expects a scalar 'knots' >= 2, "
+                             f"found {arrays['knots'] if 'knots' in arrays else 'none'}")
+        sizes, Net = [4] + hidden + [2 + int(arrays["knots"])], BasisShamNet
+    else:
+        raise ValueError(f"SHAMNet weights {path}: arch expected 'mlp' or 'basis', found {arch!r}")
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         w = arrays.get(f"layer{i}_W")
@@ -120,7 +135,7 @@ def _load(path: Path) -> ShamNet:
         if a.shape != expected[f]:
             raise ValueError(f"SHAMNet weights {path}: domain_{f} expected shape {expected[f]}, found {a.shape}")
         dom[f] = jnp.asarray(a)
-    return ShamNet(tuple(layers), ShamNetDomain(**dom))
+    return Net(tuple(layers), ShamNetDomain(**dom))
 
 
 def load_kernel(path=None) -> str:

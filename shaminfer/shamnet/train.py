@@ -67,11 +67,23 @@ far; the card records the steps actually taken (a budget on a slower machine
 stops earlier). ``stop_after_steps > 0`` stops at the first check at or after
 that step with the step-size schedule of ``max_steps`` unchanged, so a run
 stopped by its budget is reproduced by the same command with
-``stop_after_steps`` set to the step recorded in its card.
+``stop_after_steps`` set to the step recorded in its card. At the first
+check phase 2 estimates from the pace so far (compilation included, so it
+errs early) whether the budget will stop it before ``max_steps``, where the
+cosine schedule anneals, and if so logs a warning and records it in the card.
 
 Widening (opt-in, warm starts only): ``train_shamnet(..., widen=hidden)``
 grows the warm-start network to wider hidden layers without changing its
 predictions (:func:`~shaminfer.shamnet.network.widen_shamnet`) before phase 2.
+
+Monotone-basis network and distillation (deviations; opt-in, ``arch="basis"``
+and ``train_shamnet(..., distil=path)``): ``arch="basis"`` trains the
+:class:`~shaminfer.shamnet.network.BasisShamNet`, whose SMHM rises with Mpeak
+by construction, so the slope hinge and the guard have nothing to do. With
+``distil``, phase 1 regresses the new network on a trained network's SMHM
+(:func:`train_distil`; optionally on its slopes too, ``distil_slope_weight``,
+and mostly on the nodes whose log10 M* lies in ``distil_x_range``) instead of
+on three-roll fits; phase 2 then runs as usual.
 
 Tail term (a deviation; opt-in, ``tail_weight > 0``): Phase 2 adds
 ``tail_weight * mean(|Delta|^p)^(2/p)`` (``p = tail_power``) to Eq. D4
@@ -103,7 +115,8 @@ from .domain import SDSS_FIDUCIAL, ShamNetDomain, make_domain, sample_domain, sd
 from .io import save_shamnet
 from .deconvolution import solve_smhm_batch
 from .losses import LOSS_LOGSM, TRAIN_LOGMH_GRID, net_smf_residuals, net_smhm_regression_loss, smhm_fit_loss, smhm_slope_penalty, tail_weighted_loss
-from .network import ShamNet, hidden_widths, init_shamnet, net_logsm, parameter_count, widen_shamnet
+from .network import (BasisShamNet, ShamNet, architecture, basis_knots, hidden_widths, init_basis_shamnet, init_shamnet,
+                      net_logsm, parameter_count, widen_shamnet)
 
 __all__ = ["TrainConfig", "DEFAULT_TRAIN_CONFIG", "TrainResult", "cast_floating", "fit_smhm_batch", "monotonicity_guard_theta", "train_phase1", "solve_targets", "train_supervised", "train_phase2", "train_shamnet"]
 
@@ -164,6 +177,13 @@ class TrainConfig(NamedTuple):
     keep_last: bool = False
     max_seconds: float = 0.0
     stop_after_steps: int = 0
+    arch: str = "mlp"
+    knots: int = 96
+    distil_steps: int = 3000
+    distil_lr: float = 1e-3
+    distil_batch: int = 100
+    distil_slope_weight: float = 0.0
+    distil_x_range: tuple = (-5.0, 25.0)
 
 
 DEFAULT_TRAIN_CONFIG = TrainConfig()
@@ -177,6 +197,15 @@ class TrainResult(NamedTuple):
 def cast_floating(tree, dtype):
     """Cast every floating leaf of ``tree`` to ``dtype`` (training runs in float32 for speed)."""
     return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x, tree)
+
+
+def init_network(key, domain: ShamNetDomain, cfg: TrainConfig):
+    """Untrained network of ``cfg.arch``: the App. D.1 MLP (``"mlp"``) or the monotone basis (``"basis"``, ``cfg.knots`` knots)."""
+    if cfg.arch == "mlp":
+        return init_shamnet(key, domain, hidden=cfg.hidden)
+    if cfg.arch == "basis":
+        return init_basis_shamnet(key, domain, hidden=cfg.hidden, knots=cfg.knots)
+    raise ValueError(f"arch: expected 'mlp' or 'basis', found {cfg.arch!r}")
 
 
 def _log(msg: str, quiet: bool) -> None:
@@ -243,7 +272,8 @@ def train_phase1(key, domain: ShamNetDomain, cfg: TrainConfig, *, seed: int, qui
     targets = jax.vmap(lambda p: three_roll_smhm(p, TRAIN_LOGMH_GRID))(params)
 
     dt = jnp.dtype(cfg.dtype)
-    net = cast_floating(init_shamnet(key, domain, hidden=cfg.hidden), dt)
+    net = cast_floating(init_network(key, domain, cfg), dt)
+    Net = type(net)
     dom_c, theta_c, targets_c, grid_c = cast_floating((domain, theta_k, targets, TRAIN_LOGMH_GRID), dt)
     opt = optax.adam(optax.cosine_decay_schedule(cfg.init_lr, cfg.init_steps, alpha=0.05))
     state = opt.init(net.layers)
@@ -252,7 +282,7 @@ def train_phase1(key, domain: ShamNetDomain, cfg: TrainConfig, *, seed: int, qui
     def step(layers, state, idx):
         th = ShamParams(*(v[idx] for v in theta_c))
         loss, g = jax.value_and_grad(
-            lambda ly: net_smhm_regression_loss(ShamNet(ly, dom_c), th, targets_c[idx], logmh_grid=grid_c)
+            lambda ly: net_smhm_regression_loss(Net(ly, dom_c), th, targets_c[idx], logmh_grid=grid_c)
         )(layers)
         upd, state = opt.update(g, state, layers)
         return optax.apply_updates(layers, upd), state, loss
@@ -273,7 +303,89 @@ def train_phase1(key, domain: ShamNetDomain, cfg: TrainConfig, *, seed: int, qui
         final_d3_loss=float(loss_i),
         seconds=time.time() - t0,
     )
-    return ShamNet(cast_floating(layers, jnp.float64), domain), info
+    return Net(cast_floating(layers, jnp.float64), domain), info
+
+
+def train_distil(key, teacher, cfg: TrainConfig, *, seed: int, quiet=False):
+    """Phase 1 by distillation (a deviation from App. D.2): regress a new ``cfg.arch`` network on ``teacher``'s SMHM.
+
+    Eq. D3 with the teacher's log10 M* on ``TRAIN_LOGMH_GRID`` as the target in
+    place of three-roll fits: ``cfg.distil_steps`` Adam steps (cosine schedule
+    from ``cfg.distil_lr``) on fresh batches of ``cfg.distil_batch`` theta, a
+    ``cfg.face_fraction`` of them crowded towards the sigma faces as in phase 2.
+    The weights with the lowest rms on 256 held-out theta (checked every
+    ``cfg.val_every`` steps, float64) are kept. This carries a trained
+    network's accuracy into a new architecture before phase 2 refines it on
+    Eq. D4. Returns (net, info).
+    """
+    t0 = time.time()
+    domain = teacher.domain
+    dt = jnp.dtype(cfg.dtype)
+    net = cast_floating(init_network(key, domain, cfg), dt)
+    Net = type(net)
+    dom_c, grid_c = cast_floating((domain, TRAIN_LOGMH_GRID), dt)
+    x_lo, x_hi = cfg.distil_x_range
+    teach = jax.jit(lambda th: jax.vmap(lambda t: net_logsm(teacher, t, TRAIN_LOGMH_GRID))(th))
+
+    def loss_fn(ly, th, tgt):
+        pred = jax.vmap(lambda t: net_logsm(Net(ly, dom_c), t, grid_c))(th)
+        # nodes where the teacher's log10 M* lies outside distil_x_range (far from the SMF's 9 < log10 M* < 12 even
+        # after scatter) count 1% as much
+        wt = jnp.where((tgt > x_lo) & (tgt < x_hi), 1.0, 0.01)
+        loss = jnp.sum(wt * (pred - tgt) ** 2) / jnp.sum(wt)
+        if cfg.distil_slope_weight > 0:  # slopes too (Sobolev): each basis weight then sees its own, local residual
+            ws = wt[..., 1:] * wt[..., :-1]
+            ds = (jnp.diff(pred, axis=-1) - jnp.diff(tgt, axis=-1)) / jnp.diff(grid_c)
+            loss = loss + cfg.distil_slope_weight * jnp.sum(ws * ds**2) / jnp.sum(ws)
+        return loss
+
+    opt = optax.adam(optax.cosine_decay_schedule(cfg.distil_lr, cfg.distil_steps, alpha=cfg.lr_final_fraction))
+    layers = net.layers
+    state = opt.init(layers)
+
+    @jax.jit
+    def step(layers, state, th, tgt):
+        loss, g = jax.value_and_grad(loss_fn)(layers, cast_floating(th, dt), cast_floating(tgt, dt))
+        upd, state = opt.update(g, state, layers)
+        return optax.apply_updates(layers, upd), state, loss
+
+    theta_val = sample_domain(domain, seed + 11, 256)
+    tgt_val = teach(theta_val)
+    wt_val = jnp.where((tgt_val > x_lo) & (tgt_val < x_hi), 1.0, 0.01)
+
+    def val_fn(ly):  # weighted rms difference in log10 M* on the held-out theta (values only), float64
+        pred = jax.vmap(lambda t: net_logsm(Net(cast_floating(ly, jnp.float64), domain), t, TRAIN_LOGMH_GRID))(theta_val)
+        return jnp.sqrt(jnp.sum(wt_val * (pred - tgt_val) ** 2) / jnp.sum(wt_val))
+
+    val_fn = jax.jit(val_fn)
+    best = (float(val_fn(layers)), layers, 0)
+    _log(f"distillation: start, held-out rms {best[0]:.3e} dex in log10 M*", quiet)
+    n_face = int(round(cfg.face_fraction * cfg.distil_batch))
+    n_flat = cfg.distil_batch - n_face
+    block = 100
+    loss = jnp.nan
+    for b0 in range(0, cfg.distil_steps, block):
+        nb = min(block, cfg.distil_steps - b0)
+        pool = sample_domain(domain, seed + 12_000 + b0, nb * n_flat)
+        if n_face > 0:
+            faces = sample_domain(domain, seed + 600_000_000 + b0, nb * n_face, face_power=cfg.face_power)
+            pool = ShamParams(*(jnp.concatenate([a.reshape(nb, n_flat), f.reshape(nb, n_face)], axis=1).reshape(-1)
+                                for a, f in zip(pool, faces)))
+        # the teacher's SMHMs for this block, in chunks that bound the memory of its hidden activations
+        tgt = jnp.concatenate([teach(ShamParams(*(v[i : i + 1000] for v in pool))) for i in range(0, nb * cfg.distil_batch, 1000)])
+        for j in range(nb):
+            sl = slice(j * cfg.distil_batch, (j + 1) * cfg.distil_batch)
+            layers, state, loss = step(layers, state, ShamParams(*(v[sl] for v in pool)), tgt[sl])
+            i = b0 + j + 1
+            if i % cfg.val_every == 0 or i == cfg.distil_steps:
+                v = float(val_fn(layers))
+                if v < best[0]:
+                    best = (v, layers, i)
+                _log(f"distillation: step {i}/{cfg.distil_steps}, batch loss {float(loss):.3e}, held-out rms {v:.3e} dex "
+                     f"(best {best[0]:.3e} at {best[2]}), {time.time() - t0:.0f} s", quiet)
+    info = dict(steps=cfg.distil_steps, best_step=best[2], best_val_rms_logsm_dex=best[0], final_batch_loss=float(loss),
+                seconds=time.time() - t0)
+    return Net(cast_floating(best[1], jnp.float64), domain), info
 
 
 def solve_targets(theta: ShamParams, cfg: TrainConfig, *, chunk: int = 100):
@@ -308,6 +420,7 @@ def train_supervised(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     """
     t0 = time.time()
     domain = net.domain
+    Net = type(net)
     theta = sample_domain(domain, seed + 4, cfg.n_sup_theta)
     theta_val = sample_domain(domain, seed + 5, 64)
     mu, mask, t_solve = solve_targets(theta, cfg)
@@ -318,7 +431,7 @@ def train_supervised(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     th_c, mu_c, mask_c = cast_floating((theta, jnp.asarray(np.where(mask, mu, 0.0)), jnp.asarray(mask, jnp.float32)), dt)
 
     def losses(ly, th, tgt, msk, dom, grid):
-        pred = jax.vmap(lambda t: net_logsm(ShamNet(ly, dom), t, grid))(th)
+        pred = jax.vmap(lambda t: net_logsm(Net(ly, dom), t, grid))(th)
         mse = jnp.sum(msk * (pred - tgt) ** 2) / jnp.maximum(jnp.sum(msk), 1.0)
         pen = smhm_slope_penalty(pred, grid, min_slope=cfg.mono_min_slope)
         return mse + cfg.mono_weight * pen, (mse, pen)
@@ -360,7 +473,7 @@ def train_supervised(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
         first_batch_loss=first_loss, final_batch_loss=float(loss), val_loss_start=v0, best_val_loss=best[0],
         best_step=best[2], seconds=time.time() - t0,
     )
-    return ShamNet(cast_floating(best[1], jnp.float64), domain), info
+    return Net(cast_floating(best[1], jnp.float64), domain), info
 
 
 def monotonicity_guard_theta(domain, cfg: TrainConfig, *, seed: int) -> ShamParams:
@@ -377,6 +490,7 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     t0 = time.time()
     dt = jnp.dtype(cfg.dtype)
     domain = net.domain
+    Net = type(net)
     dom_c, grid_c, logsm_c = cast_floating((domain, TRAIN_LOGMH_GRID, LOSS_LOGSM), dt)
     if cfg.warmup_steps >= cfg.max_steps:
         raise ValueError(f"warmup_steps: expected fewer than max_steps = {cfg.max_steps}, found {cfg.warmup_steps}")
@@ -402,12 +516,12 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     # validation in float64 on the training grid: sqrt of the training objective without the slope hinge
     # (the rms of Delta, i.e. Eq. D4, unless a tail weight is set)
     def res64(ly, th):  # residuals of weights ``ly`` in float64 on the training grid (validation and mining)
-        return net_smf_residuals(ShamNet(cast_floating(ly, jnp.float64), domain), th, kernel=cfg.kernel)
+        return net_smf_residuals(Net(cast_floating(ly, jnp.float64), domain), th, kernel=cfg.kernel)
 
     val_fn = jax.jit(lambda ly: jnp.sqrt(tail_weighted_loss(res64(ly, theta_val), **tail)))
 
     def loss_fn(ly, th, th_hinge):
-        net_c = ShamNet(ly, dom_c)
+        net_c = Net(ly, dom_c)
         res = net_smf_residuals(net_c, th, logmh_grid=grid_c, logsm=logsm_c, kernel=cfg.kernel)
         loss = tail_weighted_loss(res, **tail)
         if cfg.mono_weight > 0:
@@ -428,7 +542,7 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     theta_mono = monotonicity_guard_theta(domain, cfg, seed=seed)
     m_mono = jnp.linspace(10.0, 15.5, 221)
     mono_fn = jax.jit(
-        lambda ly: jnp.min(jnp.diff(jax.vmap(lambda t: net_logsm(ShamNet(cast_floating(ly, jnp.float64), domain), t, m_mono))(theta_mono), axis=-1))
+        lambda ly: jnp.min(jnp.diff(jax.vmap(lambda t: net_logsm(Net(cast_floating(ly, jnp.float64), domain), t, m_mono))(theta_mono), axis=-1))
         / (m_mono[1] - m_mono[0])
     )
 
@@ -456,6 +570,7 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     history = [(0, float("nan"), v0)]
     stale = 0
     stopped = None
+    budget_warning = None  # set at the first check when max_seconds > 0: "" or the warning
     # one Latin hypercube per block of steps, so batches stay space-filling
     block = 100
     step_i = 0
@@ -505,6 +620,15 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
                     f"(best {best[0]:.4e} at {best[2]}), {time.time() - t0:.0f} s",
                     quiet,
                 )
+                if budget_warning is None and cfg.max_seconds > 0 and cfg.stop_after_steps == 0:
+                    # the schedule anneals only at max_steps: say so at once when the budget will stop the run first
+                    fit = int(cfg.max_seconds * step_i / max(time.time() - t0, 1e-9))
+                    budget_warning = ""
+                    if fit < cfg.max_steps:
+                        budget_warning = (f"at the pace of the first {step_i} steps (compilation included) the wall-time budget of {cfg.max_seconds:.0f} s "
+                                          f"ends near step {fit} of the {cfg.max_steps}-step schedule, before the step size "
+                                          f"anneals; lower max_steps to about {fit} for a run that anneals")
+                        _log(f"phase 2: warning: {budget_warning}", quiet)
                 if stale >= cfg.patience:
                     _log(f"phase 2: validation stopped improving for {cfg.patience} checks; stopping", quiet)
                     break
@@ -520,6 +644,7 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
             continue
         break
     info = dict(steps=step_i, best_step=best[2], best_val_rms_dex=best[0], seconds=time.time() - t0, history=history,
+                budget_warning=budget_warning or None,
                 stopped_by=stopped)
     if cfg.keep_last:
         kept = last_ok if last_ok is not None else best
@@ -528,11 +653,53 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
         best = kept
     if n_hard > 0:
         info["hard_mining"] = [dict(step=a, worst_max_abs_dex=b, pool_floor_dex=c) for a, b, c in mined]
-    return ShamNet(cast_floating(best[1], jnp.float64), domain), info
+    return Net(cast_floating(best[1], jnp.float64), domain), info
+
+
+def _lineage(path) -> tuple:
+    """(card, lineage dict) of a weights file: its path, checksum, command, seed, architecture, accuracy and ancestors."""
+    card = json.loads(Path(path).with_suffix(".json").read_text())
+    arch = card.get("architecture", {})
+    training = card.get("training", {})
+    info = dict(path=str(path), sha256=card.get("sha256"), command=card.get("command"), seed=card.get("seed"),
+                hidden=arch.get("hidden"), arch=arch.get("kind", "mlp"), accuracy=card.get("accuracy"),
+                init_weights=training.get("init_weights"))
+    if training.get("distilled_from") is not None:
+        info["distilled_from"] = training["distilled_from"]
+    return card, info
+
+
+def _parent(path) -> tuple:
+    """(network, card, lineage dict, posterior mean, posterior cov) of a weights file that a run starts from."""
+    from .io import load_shamnet
+
+    card, info = _lineage(path)
+    return load_shamnet(path), card, info, np.asarray(card["domain"]["posterior_mean"]), np.asarray(card["domain"]["posterior_cov"])
+
+
+def architecture_card(net) -> dict:
+    """The model card's description of ``net``'s architecture."""
+    common = dict(hidden=list(hidden_widths(net)), activation="SELU (Eq. D2)", n_parameters=parameter_count(net),
+                  output="sigmoid of Eq. A1 bounded to -5 < log10 M* < 25")
+    if architecture(net) == "mlp":
+        return dict(kind="mlp", inputs=["log10 phi*", "alpha", "sigma_lo", "sigma_hi", "log10 Mpeak"],
+                    input_scaling="(log10 phi*, alpha) -> domain eigen-coordinates in [-1, 1]; sigma_lo, sigma_hi, log10 Mpeak -> [-1, 1]",
+                    **common)
+    k = basis_knots(net)
+    return dict(
+        kind="basis", knots=k,
+        inputs=["log10 phi*", "alpha", "sigma_lo", "sigma_hi"],
+        input_scaling="(log10 phi*, alpha) -> domain eigen-coordinates in [-1, 1]; sigma_lo, sigma_hi -> [-1, 1]; "
+        "log10 Mpeak -> m in [-1, 1] enters only the basis",
+        form=f"z = a + w_0 (m + 1) + sum_k w_k sigmoid((m - c_k) / h), {k} knots c_k evenly spaced over [-1, 1], h their "
+        "spacing; (a, w) from the MLP, w = softplus(MLP outputs) >= 0, so log10 M* rises with Mpeak for every theta",
+        departure="App. D.1 feeds log10 Mpeak to the MLP as a fifth input and its SMHM can dip; here the MLP maps theta to "
+        "the coefficients of a monotone basis in log10 Mpeak (issue 3's max goal and monotonicity requirement)",
+        **common)
 
 
 def train_shamnet(seed: int, out_dir, *, cfg: TrainConfig = DEFAULT_TRAIN_CONFIG, quiet=False, command: str | None = None,
-                  init=None, widen=None) -> TrainResult:
+                  init=None, widen=None, distil=None) -> TrainResult:
     """Run phase 1, the supervised stage and phase 2 from scratch and write ``out_dir/shamnet.npz`` and ``shamnet.json`` (the model card).
 
     With ``init`` (a weights file), the network, its domain and the domain's
@@ -541,24 +708,21 @@ def train_shamnet(seed: int, out_dir, *, cfg: TrainConfig = DEFAULT_TRAIN_CONFIG
     (a warm-start fine-tune; the card records the file's checksum and command).
     ``widen`` (hidden widths, warm starts only) first widens that network
     without changing its predictions (:func:`~shaminfer.shamnet.network.widen_shamnet`).
+    With ``distil`` (a weights file), phase 1 is replaced by distillation of a
+    new ``cfg.arch`` network from that network (:func:`train_distil`), on its
+    domain and posterior; the card records the teacher's lineage.
     """
     t_start = time.time()
     out_dir = Path(out_dir)
     init_info = None
+    distil_info = None
+    if init is not None and distil is not None:
+        raise ValueError("distil: a warm start (init) continues its own network; distil starts a new one: give one of them")
     if init is not None:
-        from .io import load_shamnet
-
-        net1 = load_shamnet(init)
-        init_card = json.loads(Path(init).with_suffix(".json").read_text())
-        domain = net1.domain
-        mean = np.asarray(init_card["domain"]["posterior_mean"])
-        cov = np.asarray(init_card["domain"]["posterior_cov"])
         # the card of a warm start carries its whole lineage: each ancestor's file, checksum, command, architecture
         # and accuracy (so a widened network's card also reports the accuracy of the narrower one it grew from)
-        init_info = dict(path=str(init), sha256=init_card.get("sha256"), command=init_card.get("command"),
-                         seed=init_card.get("seed"), hidden=init_card.get("architecture", {}).get("hidden"),
-                         accuracy=init_card.get("accuracy"),
-                         init_weights=init_card.get("training", {}).get("init_weights"))
+        net1, init_card, init_info, mean, cov = _parent(init)
+        domain = net1.domain
         info1 = dict(skipped=f"warm start from {init}")
         info_sup = dict(steps=0, seconds=0.0, skipped=f"warm start from {init}")
         _log(f"warm start from {init} ({init_card.get('command')})", quiet)
@@ -569,7 +733,15 @@ def train_shamnet(seed: int, out_dir, *, cfg: TrainConfig = DEFAULT_TRAIN_CONFIG
             info1 = dict(skipped=f"warm start from {init}, widened from {old_hidden} to {list(widen)} (function-preserving)")
             _log(f"widened {old_hidden} -> {list(widen)}; predictions unchanged", quiet)
         # the card's config records the architecture actually trained
-        cfg = cfg._replace(hidden=hidden_widths(net1))
+        cfg = cfg._replace(hidden=hidden_widths(net1), arch=architecture(net1))
+        if cfg.arch == "basis":
+            cfg = cfg._replace(knots=basis_knots(net1))
+    elif distil is not None:
+        teacher, teacher_card, distil_info, mean, cov = _parent(distil)
+        domain = teacher.domain
+        _log(f"distilling a {cfg.arch} network {list(cfg.hidden)} from {distil} ({teacher_card.get('command')})", quiet)
+        net1, info1 = train_distil(jax.random.PRNGKey(seed), teacher, cfg, seed=seed, quiet=quiet)
+        info_sup = dict(steps=0, seconds=0.0, skipped=f"distilled from {distil}")
     else:
         if widen is not None:
             raise ValueError("widen: only a warm start (init=...) can be widened; set cfg.hidden for a network from scratch")
@@ -595,14 +767,7 @@ def train_shamnet(seed: int, out_dir, *, cfg: TrainConfig = DEFAULT_TRAIN_CONFIG
         seed=seed,
         date=time.strftime("%Y-%m-%d"),
         machine=f"{platform.machine()} {platform.system()}, {jax.device_count()} {jax.default_backend()} device(s), python {sys.version.split()[0]}, jax {jax.__version__}",
-        architecture=dict(
-            inputs=["log10 phi*", "alpha", "sigma_lo", "sigma_hi", "log10 Mpeak"],
-            input_scaling="(log10 phi*, alpha) -> domain eigen-coordinates in [-1, 1]; sigma_lo, sigma_hi, log10 Mpeak -> [-1, 1]",
-            hidden=list(cfg.hidden),
-            activation="SELU (Eq. D2)",
-            output="sigmoid of Eq. A1 bounded to -5 < log10 M* < 25",
-            n_parameters=parameter_count(net2),
-        ),
+        architecture=architecture_card(net2),
         kernel=f"{cfg.kernel} scatter kernel P(M*|Mpeak) (App. E), width sigma(Mpeak) of Eq. 4",
         domain=dict(
             sdss_fiducial=SDSS_FIDUCIAL,
@@ -620,6 +785,9 @@ def train_shamnet(seed: int, out_dir, *, cfg: TrainConfig = DEFAULT_TRAIN_CONFIG
         ),
         stages=([f"warm start from {init} (phase 1 and the supervised stage skipped)"
                  + (f"; widened to {list(widen)} without changing its predictions" if widen is not None else "")] if init is not None else [
+            f"phase 1 by distillation (deviation from App. D.2): Eq. D3 regression of a new {cfg.arch} network on the SMHM "
+            f"of {distil} for {cfg.distil_steps} steps",
+        ] if distil is not None else [
             "phase 1 (App. D.2): three-roll fits (Eq. C3) and network regression to them (Eq. D3)",
             "supervised stage (deviation from App. D, for the accuracy goal): regression on exact SMHMs solved from Eq. 2 "
             "by fixed-point deconvolution (shaminfer/shamnet/deconvolution.py) for n_sup_theta theta, on the nodes whose "
@@ -627,7 +795,7 @@ def train_shamnet(seed: int, out_dir, *, cfg: TrainConfig = DEFAULT_TRAIN_CONFIG
         ]) + [
             "phase 2 (App. D.3): Eq. D4 fine-tune, plus mono_weight x slope hinge (deviation: guards monotonicity)",
         ],
-        training=dict(config=cfg._asdict(), init_weights=init_info, phase1=info1, supervised=info_sup, phase2={k: v for k, v in info2.items() if k != "history"}, seconds=train_seconds),
+        training=dict(config=cfg._asdict(), init_weights=init_info, distilled_from=distil_info, phase1=info1, supervised=info_sup, phase2={k: v for k, v in info2.items() if k != "history"}, seconds=train_seconds),
         accuracy=dict(
             protocol="1000 held-out theta (LHS seed 10000019 + seed), Delta = R(phi_pred) - R(phi_target), Eq. C2 y_min = 1e-15, "
             "100 points 9 < log10 M* < 12, App. B quadrature on 1501 nodes",

@@ -58,3 +58,34 @@ def test_bad_flags_exit_2_and_name_the_flag(tmp_path, capsys, flags, message):
     assert main(["train-shamnet", "--out", str(tmp_path / "x"), *flags]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x" / "shamnet.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--knots", "1", "--arch", "basis"], "--knots: expected at least 2 knots, found 1"),
+        (["--knots", "8"], "--knots: expected --arch basis, found --arch mlp"),
+        (["--distil-steps", "0"], "--distil-steps: expected a positive integer, found 0"),
+        (["--distil-lr", "0"], "--distil-lr: expected a positive step size, found 0.0"),
+        (["--distil", "/nonexistent/w.npz"], "--distil: expected an existing weights file"),
+        (["--distil-slope-weight", "-1"], "--distil-slope-weight: expected a non-negative weight, found -1.0"),
+        (["--distil-range", "14,7"], "--distil-range: expected LO,HI with LO < HI such as 7,14, found '14,7'"),
+        (["--distil-range", "7"], "--distil-range: expected LO,HI with LO < HI such as 7,14, found '7'"),
+        (["--init", str(default_weights_path()), "--arch", "basis"], "--init: a warm start keeps its network's architecture"),
+    ],
+)
+def test_bad_basis_flags_exit_2(tmp_path, capsys, flags, message):
+    assert main(["train-shamnet", "--out", str(tmp_path / "x"), *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_quick_distilled_basis_run(tmp_path):
+    out = tmp_path / "b"
+    assert main(["train-shamnet", "--quick", "--seed", "4", "--arch", "basis", "--hidden", "16,16", "--knots", "10",
+                 "--distil", str(default_weights_path()), "--distil-slope-weight", "0.5", "--distil-range", "7,14",
+                 "--batch", "3", "--out", str(out)]) == 0
+    card = json.loads((out / "shamnet.json").read_text())
+    assert card["architecture"]["kind"] == "basis" and card["architecture"]["knots"] == 10
+    config = card["training"]["config"]
+    assert config["distil_steps"] == 20 and config["distil_slope_weight"] == 0.5 and config["distil_x_range"] == [7.0, 14.0]
+    assert card["training"]["distilled_from"]["sha256"] == json.loads(default_weights_path().with_suffix(".json").read_text())["sha256"]

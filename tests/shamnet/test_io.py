@@ -52,3 +52,44 @@ def test_no_pickle_in_weights(tmp_path):
     save_shamnet(net, tmp_path / "w.npz")
     with np.load(tmp_path / "w.npz", allow_pickle=False) as f:
         assert all(f[k].dtype != object for k in f.files)
+
+
+def _basis():
+    from shaminfer.shamnet import default_domain
+    from shaminfer.shamnet.network import init_basis_shamnet
+
+    return init_basis_shamnet(jax.random.PRNGKey(2), default_domain(), hidden=(8, 8), knots=5)
+
+
+def test_basis_round_trip(tmp_path):
+    from shaminfer.shamnet.network import BasisShamNet, basis_knots
+
+    net = _basis()
+    save_shamnet(net, tmp_path / "b.npz")
+    back = load_shamnet(tmp_path / "b.npz")
+    assert isinstance(back, BasisShamNet) and basis_knots(back) == 5
+    m = np.linspace(9, 16.5, 11)
+    np.testing.assert_array_equal(net_logsm(net, DEFAULT_SHAM_PARAMS, m), net_logsm(back, DEFAULT_SHAM_PARAMS, m))
+    with np.load(tmp_path / "b.npz", allow_pickle=False) as f:
+        assert str(f["arch"]) == "basis" and int(f["knots"]) == 5
+
+
+def _resave(tmp_path, name, arrays):
+    from shaminfer.shamnet.io import weights_checksum
+
+    arrays = {k: v for k, v in arrays.items() if k != "sha256"}
+    np.savez(tmp_path / name, sha256=np.array(weights_checksum(arrays)), **arrays)
+    return tmp_path / name
+
+
+def test_basis_file_errors_name_the_array(tmp_path):
+    save_shamnet(_basis(), tmp_path / "b.npz")
+    with np.load(tmp_path / "b.npz", allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    with pytest.raises(ValueError, match="arch expected 'mlp' or 'basis', found 'tree'"):
+        load_shamnet(_resave(tmp_path, "arch.npz", dict(arrays, arch=np.array("tree"))))
+    with pytest.raises(ValueError, match="arch 'basis' expects a scalar 'knots' >= 2, found none"):
+        load_shamnet(_resave(tmp_path, "noknots.npz", {k: v for k, v in arrays.items() if k != "knots"}))
+    # knots that disagree with the output layer: a shape error on the last layer
+    with pytest.raises(ValueError, match=r"layer2 expected W \(8, 8\) and b \(8,\), found \(8, 7\) and \(7,\)"):
+        load_shamnet(_resave(tmp_path, "k.npz", dict(arrays, knots=np.array(6))))

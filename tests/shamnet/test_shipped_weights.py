@@ -73,3 +73,21 @@ def test_gradients_match_finite_differences():
     th = sample_domain(TEST_SEED + 2, 1)
     f = lambda a, b, c, d, m: predict_logsm(ShamParams(a, b, c, d), m)
     check_grads(f, tuple(float(v[0]) for v in th) + (12.7,), order=1, modes=["fwd", "rev"], eps=1e-6)
+
+
+@pytest.mark.parametrize("path", sorted(default_weights_path().parent.glob("shamnet_*.npz")), ids=lambda p: p.name)
+def test_every_shipped_file_loads_with_its_card(path):
+    """Every weights file of the lineage in models/ (models/README.md) matches its card's checksum and architecture."""
+    from shaminfer.shamnet.network import architecture, basis_knots, hidden_widths
+
+    net = load_shamnet(path)
+    card = json.loads(path.with_suffix(".json").read_text())
+    with np.load(path, allow_pickle=False) as f:
+        assert str(f["sha256"]) == card["sha256"]
+    arch = card["architecture"]
+    assert arch.get("kind", "mlp") == architecture(net) and arch["hidden"] == list(hidden_widths(net))
+    if architecture(net) == "basis":
+        assert arch["knots"] == basis_knots(net)
+        # monotone by construction: the card's slope and a check here are positive
+        assert card["accuracy"]["min_smhm_slope_10_to_15p5"] > 0
+        assert np.all(min_smhm_slope(net, sample_domain(TEST_SEED + 3, 50, net=net)) > 0)

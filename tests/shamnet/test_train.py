@@ -78,6 +78,12 @@ def test_wall_time_budget_stops_phase_2_at_the_next_check():
     _, info = train_phase2(net0, CFG._replace(max_seconds=1e-9), seed=2, quiet=True)
     assert info["steps"] == CFG.val_every
     assert "wall-time budget" in info["stopped_by"]
+    # ... and it says at the first check that the schedule would not have annealed
+    assert f"of the {CFG.max_steps}-step schedule, before the step size anneals" in info["budget_warning"]
+    assert unlimited["budget_warning"] is None
+    # a budget that holds the whole schedule gives no warning
+    _, roomy = train_phase2(net0, CFG._replace(max_seconds=1e6), seed=2, quiet=True)
+    assert roomy["budget_warning"] is None and roomy["steps"] == CFG.max_steps
     assert [h[0] for h in info["history"]] == [0, CFG.val_every]
     # stopping at a given step keeps the schedule of max_steps: the same trajectory as the unlimited run, cut short
     _, cut = train_phase2(net0, CFG._replace(stop_after_steps=2 * CFG.val_every), seed=2, quiet=True)
@@ -177,7 +183,9 @@ def test_keep_last_returns_the_weights_of_the_last_check():
     assert info_best["best_step"] == info["best_step"] == 0
     assert info["kept"]["step"] == 30 == info["history"][-1][0]
     # oracle: the rms of Delta on the validation theta is the last check's value for keep_last, the start's without
-    val = lambda n: float(jnp.sqrt(jnp.mean(net_smf_residuals(n, sample_domain(n.domain, 5 + 3, CFG.n_val)) ** 2)))
+    def val(n):
+        return float(jnp.sqrt(jnp.mean(net_smf_residuals(n, sample_domain(n.domain, 5 + 3, CFG.n_val)) ** 2)))
+
     np.testing.assert_allclose(val(net), info["history"][-1][2], rtol=1e-10)
     np.testing.assert_allclose(val(best), info["history"][0][2], rtol=1e-10)
     assert info["history"][-1][2] > 2 * info["history"][0][2]
@@ -189,3 +197,70 @@ def test_cast_floating_casts_floats_and_keeps_integers():
     assert out[0].dtype == jnp.float32 and out[2]["a"].dtype == jnp.float32
     assert jnp.issubdtype(out[1].dtype, jnp.integer)
     np.testing.assert_array_equal(np.asarray(out[1]), np.arange(3))
+
+
+def _teacher_file(tmp_path):
+    from shaminfer.shamnet import save_shamnet
+
+    dom = default_domain()
+    card = dict(domain=dict(posterior_mean=np.asarray(dom.center).tolist(), posterior_cov=np.eye(2).tolist()), command="teacher")
+    save_shamnet(load_shamnet(), tmp_path / "teacher.npz", card=card)
+    return tmp_path / "teacher.npz"
+
+
+def test_distillation_moves_a_basis_network_towards_the_teacher():
+    from shaminfer.shamnet.network import BasisShamNet, net_logsm
+    from shaminfer.shamnet.train import init_network, train_distil
+
+    teacher = load_shamnet()
+    cfg = CFG._replace(arch="basis", hidden=(16, 16), knots=8, distil_steps=100, distil_batch=8, distil_lr=3e-2, val_every=20)
+    key = jax.random.PRNGKey(0)
+    net, info = train_distil(key, teacher, cfg, seed=0, quiet=True)
+    assert isinstance(net, BasisShamNet) and info["steps"] == 100
+    # oracle: rms distance to the teacher's SMHM on theta no training step saw, before and after
+    th = sample_domain(teacher.domain, 12345, 20)
+    tgt = jax.vmap(lambda t: net_logsm(teacher, t, TRAIN_LOGMH_GRID))(th)
+
+    def gap(n, window=(-np.inf, np.inf)):  # rms difference in log10 M* over the nodes whose teacher value is in window
+        d = jax.vmap(lambda t: net_logsm(n, t, TRAIN_LOGMH_GRID))(th) - tgt
+        inside = (tgt > window[0]) & (tgt < window[1])
+        return float(jnp.sqrt(jnp.sum(jnp.where(inside, d, 0.0) ** 2) / jnp.sum(inside)))
+
+    start = init_network(key, teacher.domain, cfg)
+    assert gap(net) < 0.75 * gap(start)  # 1.07 -> 0.64 dex when written; the init already starts near an SMHM
+    # with the slope term and a log10 M* window the loss changes, and the steps still approach the teacher
+    net_s, info_s = train_distil(key, teacher, cfg._replace(distil_slope_weight=1.0, distil_x_range=(7.0, 14.0)), seed=0, quiet=True)
+    assert info_s["final_batch_loss"] != info["final_batch_loss"]
+    assert gap(net_s, (7.0, 14.0)) < 0.75 * gap(start, (7.0, 14.0))
+    with pytest.raises(ValueError, match="arch: expected 'mlp' or 'basis', found 'cnn'"):
+        init_network(key, teacher.domain, cfg._replace(arch="cnn"))
+
+
+def test_distilled_basis_run_writes_its_card_and_warm_starts_keep_the_basis(tmp_path):
+    import json
+
+    from shaminfer.shamnet.network import BasisShamNet, basis_knots
+    from shaminfer.shamnet.train import train_shamnet
+
+    src = _teacher_file(tmp_path)
+    cfg = CFG._replace(arch="basis", hidden=(16, 16), knots=8, distil_steps=20, distil_batch=8, max_steps=20, n_accuracy=4)
+    res = train_shamnet(1, tmp_path / "out", cfg=cfg, quiet=True, distil=src)
+    assert isinstance(load_shamnet(tmp_path / "out" / "shamnet.npz"), BasisShamNet)
+    card = json.loads((tmp_path / "out" / "shamnet.json").read_text())
+    arch = card["architecture"]
+    assert arch["kind"] == "basis" and arch["knots"] == 8 and arch["hidden"] == [16, 16] and "App. D.1" in arch["departure"]
+    assert arch["inputs"] == ["log10 phi*", "alpha", "sigma_lo", "sigma_hi"]
+    assert card["training"]["distilled_from"]["command"] == "teacher" and card["training"]["init_weights"] is None
+    assert card["training"]["phase1"]["steps"] == 20 and "distillation" in card["stages"][0]
+    # the card's monotonicity figure is positive for any basis network
+    assert card["accuracy"]["min_smhm_slope_10_to_15p5"] > 0
+    # a warm start from the basis file continues the basis network and records its lineage
+    train_shamnet(2, tmp_path / "out2", cfg=CFG._replace(max_steps=20, n_accuracy=4), quiet=True, init=tmp_path / "out" / "shamnet.npz")
+    back = load_shamnet(tmp_path / "out2" / "shamnet.npz")
+    assert isinstance(back, BasisShamNet) and basis_knots(back) == 8
+    card2 = json.loads((tmp_path / "out2" / "shamnet.json").read_text())
+    assert card2["training"]["config"]["arch"] == "basis" and card2["training"]["config"]["knots"] == 8
+    assert card2["training"]["init_weights"]["arch"] == "basis"
+    assert card2["training"]["init_weights"]["distilled_from"]["command"] == "teacher"
+    with pytest.raises(ValueError, match="distil: a warm start"):
+        train_shamnet(2, tmp_path / "out3", cfg=cfg, quiet=True, init=src, distil=src)
