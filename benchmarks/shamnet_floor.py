@@ -45,7 +45,7 @@ from shaminfer.ingredients.theta import ShamParams  # noqa: E402
 from shaminfer.shamnet import load_shamnet  # noqa: E402
 from shaminfer.shamnet.domain import check_theta_in_domain, sample_domain  # noqa: E402
 from shaminfer.shamnet.losses import EVAL_LOGMH_GRID, smf_residuals_from_logsm_grid  # noqa: E402
-from shaminfer.shamnet.network import net_logsm  # noqa: E402
+from shaminfer.shamnet.network import basis_steps, net_logsm  # noqa: E402
 
 GRID = jnp.asarray(EVAL_LOGMH_GRID)
 DM = jnp.diff(GRID)
@@ -58,9 +58,8 @@ def smhm_of(p, min_slope=0.0):
 
 
 def basis_matrix(k):
-    """(len(GRID), k) sigmoid steps at k knots evenly spaced over GRID, width = knot spacing."""
-    knots = jnp.linspace(GRID[0], GRID[-1], k)
-    return jax.nn.sigmoid((GRID[:, None] - knots[None]) / (knots[1] - knots[0]))
+    """(len(GRID), k) sigmoid steps at k knots evenly spaced over GRID, width = knot spacing (BasisShamNet's basis)."""
+    return basis_steps(2.0 * (GRID - GRID[0]) / (GRID[-1] - GRID[0]) - 1.0, k)
 
 
 def basis_smhm_of(p, min_slope=0.0):

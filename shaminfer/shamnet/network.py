@@ -38,6 +38,7 @@ __all__ = [
     "BasisShamNet",
     "init_basis_shamnet",
     "basis_forward",
+    "basis_steps",
     "basis_knots",
     "architecture",
     "OUTPUT_RANGE",
@@ -224,12 +225,19 @@ def basis_forward(layers, t, m):
     The MLP runs on ``t`` alone; its outputs broadcast against ``m`` as theta broadcasts against log10 Mpeak.
     """
     out = _mlp(layers, t)
-    k = out.shape[-1] - 2
     a, w = out[..., 0], jax.nn.softplus(out[..., 1:])
-    knots = jnp.linspace(-1.0, 1.0, k, dtype=out.dtype)
-    steps = jax.nn.sigmoid((m[..., None] - knots) / (knots[1] - knots[0]))
-    z = a + w[..., 0] * (m + 1.0) + jnp.sum(w[..., 1:] * steps, axis=-1)
+    z = a + w[..., 0] * (m + 1.0) + jnp.sum(w[..., 1:] * basis_steps(m, out.shape[-1] - 2), axis=-1)
     return _bounded(z)
+
+
+def basis_steps(m, k: int):
+    """The basis of :class:`BasisShamNet`: sigmoid steps (..., k) at k knots evenly spaced over [-1, 1], width their spacing.
+
+    ``m`` is the scaled log10 Mpeak (:func:`scaled_logmpeak`).
+    """
+    m = jnp.asarray(m)
+    knots = jnp.linspace(-1.0, 1.0, k, dtype=m.dtype)
+    return jax.nn.sigmoid((m[..., None] - knots) / (knots[1] - knots[0]))
 
 
 def net_logsm(net, theta: ShamParams, logmpeak):

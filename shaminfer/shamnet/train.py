@@ -208,6 +208,26 @@ def init_network(key, domain: ShamNetDomain, cfg: TrainConfig):
     raise ValueError(f"arch: expected 'mlp' or 'basis', found {cfg.arch!r}")
 
 
+def mixed_batches(domain: ShamNetDomain, n_batches: int, n_flat: int, n_face: int, *, seed_flat: int, seed_face: int,
+                  face_power: float) -> ShamParams:
+    """Theta for ``n_batches`` consecutive batches, each ``n_flat`` uniform then ``n_face`` face-crowded draws.
+
+    One Latin hypercube of each kind covers all the batches (so they stay space-filling); the draws are interleaved
+    so that batch j is the slice ``[j * (n_flat + n_face), (j + 1) * (n_flat + n_face))``.
+    """
+    pool = sample_domain(domain, seed_flat, n_batches * n_flat)
+    if n_face == 0:
+        return pool
+    faces = sample_domain(domain, seed_face, n_batches * n_face, face_power=face_power)
+    return ShamParams(*(jnp.concatenate([a.reshape(n_batches, n_flat), f.reshape(n_batches, n_face)], axis=1).reshape(-1)
+                        for a, f in zip(pool, faces)))
+
+
+def _window_weights(target_logsm, x_range):
+    """1 on nodes whose target log10 M* lies inside ``x_range``, 0.01 elsewhere (distillation)."""
+    return jnp.where((target_logsm > x_range[0]) & (target_logsm < x_range[1]), 1.0, 0.01)
+
+
 def _log(msg: str, quiet: bool) -> None:
     if not quiet:
         print(msg, flush=True)
@@ -324,14 +344,13 @@ def train_distil(key, teacher, cfg: TrainConfig, *, seed: int, quiet=False):
     net = cast_floating(init_network(key, domain, cfg), dt)
     Net = type(net)
     dom_c, grid_c = cast_floating((domain, TRAIN_LOGMH_GRID), dt)
-    x_lo, x_hi = cfg.distil_x_range
     teach = jax.jit(lambda th: jax.vmap(lambda t: net_logsm(teacher, t, TRAIN_LOGMH_GRID))(th))
 
     def loss_fn(ly, th, tgt):
         pred = jax.vmap(lambda t: net_logsm(Net(ly, dom_c), t, grid_c))(th)
         # nodes where the teacher's log10 M* lies outside distil_x_range (far from the SMF's 9 < log10 M* < 12 even
         # after scatter) count 1% as much
-        wt = jnp.where((tgt > x_lo) & (tgt < x_hi), 1.0, 0.01)
+        wt = _window_weights(tgt, cfg.distil_x_range)
         loss = jnp.sum(wt * (pred - tgt) ** 2) / jnp.sum(wt)
         if cfg.distil_slope_weight > 0:  # slopes too (Sobolev): each basis weight then sees its own, local residual
             ws = wt[..., 1:] * wt[..., :-1]
@@ -351,7 +370,7 @@ def train_distil(key, teacher, cfg: TrainConfig, *, seed: int, quiet=False):
 
     theta_val = sample_domain(domain, seed + 11, 256)
     tgt_val = teach(theta_val)
-    wt_val = jnp.where((tgt_val > x_lo) & (tgt_val < x_hi), 1.0, 0.01)
+    wt_val = _window_weights(tgt_val, cfg.distil_x_range)
 
     def val_fn(ly):  # weighted rms difference in log10 M* on the held-out theta (values only), float64
         pred = jax.vmap(lambda t: net_logsm(Net(cast_floating(ly, jnp.float64), domain), t, TRAIN_LOGMH_GRID))(theta_val)
@@ -366,11 +385,8 @@ def train_distil(key, teacher, cfg: TrainConfig, *, seed: int, quiet=False):
     loss = jnp.nan
     for b0 in range(0, cfg.distil_steps, block):
         nb = min(block, cfg.distil_steps - b0)
-        pool = sample_domain(domain, seed + 12_000 + b0, nb * n_flat)
-        if n_face > 0:
-            faces = sample_domain(domain, seed + 600_000_000 + b0, nb * n_face, face_power=cfg.face_power)
-            pool = ShamParams(*(jnp.concatenate([a.reshape(nb, n_flat), f.reshape(nb, n_face)], axis=1).reshape(-1)
-                                for a, f in zip(pool, faces)))
+        pool = mixed_batches(domain, nb, n_flat, n_face, seed_flat=seed + 12_000 + b0, seed_face=seed + 600_000_000 + b0,
+                             face_power=cfg.face_power)
         # the teacher's SMHMs for this block, in chunks that bound the memory of its hidden activations
         tgt = jnp.concatenate([teach(ShamParams(*(v[i : i + 1000] for v in pool))) for i in range(0, nb * cfg.distil_batch, 1000)])
         for j in range(nb):
@@ -580,14 +596,8 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     hard, mined = None, []
     last_ok = None
     for b0 in range(0, cfg.max_steps, block):
-        pool = sample_domain(domain, seed + 1000 + b0, block * n_flat)
-        if n_face > 0:
-            faces = sample_domain(domain, seed + 500_000_000 + b0, block * n_face, face_power=cfg.face_power)
-            # interleave so that every batch holds n_flat uniform and n_face face-crowded theta
-            pool = ShamParams(*(
-                jnp.concatenate([a.reshape(block, n_flat), f.reshape(block, n_face)], axis=1).reshape(-1)
-                for a, f in zip(pool, faces)
-            ))
+        pool = mixed_batches(domain, block, n_flat, n_face, seed_flat=seed + 1000 + b0, seed_face=seed + 500_000_000 + b0,
+                             face_power=cfg.face_power)
         hinge_pool = None
         if cfg.mono_batch > 0:
             hinge_pool = sample_domain(domain, seed + 700_000_000 + b0, block * cfg.mono_batch, face_power=cfg.face_power)
