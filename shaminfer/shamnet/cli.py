@@ -44,6 +44,9 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
                    help="with --require-monotonic, also check this many theta crowded towards the sigma faces (default 0)")
     p.add_argument("--mono-batch", type=int, default=None,
                    help="face-crowded theta per phase-2 step that enter only the slope hinge of --mono-weight (default 0)")
+    p.add_argument("--mono-points", type=int, default=None,
+                   help="log10 Mpeak points on 10..15.5 of the --mono-batch hinge and the --require-monotonic check "
+                        "(default 0: the hinge on the training grid, the check on 221 points)")
     p.add_argument("--hard-fraction", type=float, default=None,
                    help="fraction of each phase-2 batch drawn from the mined hardest theta (default 0: off)")
     p.add_argument("--hard-pool", type=int, default=None,
@@ -59,6 +62,10 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--stop-after", type=int, default=None, dest="stop_after_steps",
                    help="stop phase 2 at the first check at or after this step, keeping the --max-steps schedule "
                         "(reproduces a run that --max-seconds stopped; default 0: off)")
+    p.add_argument("--val-every", type=int, default=None,
+                   help="phase-2 steps between validation checks (default 250)")
+    p.add_argument("--n-val", type=int, default=None,
+                   help="phase-2 held-out theta of each validation check (default 64; a larger set ranks checks by the tail better)")
     p.add_argument("--arch", choices=("mlp", "basis"), default=None,
                    help="network of a new run: 'mlp' (App. D.1, log10 Mpeak as fifth input; default) or 'basis' (an MLP of "
                         "theta gives non-negative weights of a sigmoid basis in log10 Mpeak: monotone by construction)")
@@ -122,12 +129,15 @@ def run_train(args) -> int:
         ("face_power", "--face-power", lambda v: v >= 1, "a power >= 1"),
         ("mono_guard_faces", "--mono-guard-faces", lambda v: v >= 0, "a non-negative integer"),
         ("mono_batch", "--mono-batch", lambda v: v >= 0, "a non-negative integer"),
+        ("mono_points", "--mono-points", lambda v: v == 0 or v >= 2, "0 or at least 2 points"),
         ("hard_fraction", "--hard-fraction", lambda v: 0 <= v <= 1, "a fraction in [0, 1]"),
         ("hard_pool", "--hard-pool", lambda v: v >= 1, "a positive integer"),
         ("hard_candidates", "--hard-candidates", lambda v: v >= 1, "a positive integer"),
         ("hard_every", "--hard-every", lambda v: v >= 1, "a positive integer"),
         ("max_seconds", "--max-seconds", lambda v: v >= 0, "a non-negative number of seconds"),
         ("stop_after_steps", "--stop-after", lambda v: v >= 0, "a non-negative integer"),
+        ("val_every", "--val-every", lambda v: v >= 1, "a positive integer"),
+        ("n_val", "--n-val", lambda v: v >= 1, "a positive integer"),
         ("arch", "--arch", None, None),
         ("knots", "--knots", lambda v: v >= 2, "at least 2 knots"),
         ("distil_steps", "--distil-steps", lambda v: v >= 1, "a positive integer"),

@@ -44,7 +44,11 @@ theta in a thousand (benchmarks/RESULTS.md). ``mono_batch > 0`` adds that
 many face-crowded theta to every phase-2 step that enter only the slope
 hinge (no SMF quadrature, so they are cheap): the hinge then averages over
 the batch and these theta, and sees the sigma corners far more densely than
-the batch alone.
+the batch alone. ``mono_points > 0`` evaluates the hinge-only theta and the
+``require_monotonic`` check on that many evenly spaced log10 Mpeak over
+10..15.5 (default: the hinge on the training grid, 0.02 dex apart, and the
+check on 221 points): an SELU network's slope jumps where a hidden unit
+changes sign, and a dip narrower than the grid spacing escapes a coarse grid.
 
 Hard-theta mining (a deviation; opt-in, ``hard_fraction > 0``): every
 ``hard_every`` steps phase 2 draws ``hard_candidates`` fresh theta (half
@@ -170,6 +174,7 @@ class TrainConfig(NamedTuple):
     face_power: float = 3.0
     mono_guard_faces: int = 0
     mono_batch: int = 0
+    mono_points: int = 0
     hard_fraction: float = 0.0
     hard_candidates: int = 4000
     hard_pool: int = 256
@@ -512,6 +517,8 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
         raise ValueError(f"warmup_steps: expected fewer than max_steps = {cfg.max_steps}, found {cfg.warmup_steps}")
     if cfg.mono_batch > 0 and cfg.mono_weight <= 0:
         raise ValueError(f"mono_batch: theta that enter only the slope hinge need mono_weight > 0, found mono_weight = {cfg.mono_weight}")
+    if cfg.mono_points == 1 or cfg.mono_points < 0:
+        raise ValueError(f"mono_points: expected 0 (the default grids) or at least 2 points, found {cfg.mono_points}")
     n_face = int(round(cfg.face_fraction * cfg.batch))
     n_hard = int(round(cfg.hard_fraction * cfg.batch))
     if n_face + n_hard > cfg.batch:
@@ -536,15 +543,22 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
 
     val_fn = jax.jit(lambda ly: jnp.sqrt(tail_weighted_loss(res64(ly, theta_val), **tail)))
 
+    # log10 Mpeak of the monotonicity check and, with mono_points > 0, of the hinge-only theta
+    m_mono = jnp.linspace(10.0, 15.5, cfg.mono_points if cfg.mono_points > 0 else 221)
+    m_hinge = cast_floating(m_mono, dt) if cfg.mono_points > 0 else grid_c
+
     def loss_fn(ly, th, th_hinge):
         net_c = Net(ly, dom_c)
         res = net_smf_residuals(net_c, th, logmh_grid=grid_c, logsm=logsm_c, kernel=cfg.kernel)
         loss = tail_weighted_loss(res, **tail)
         if cfg.mono_weight > 0:
-            if th_hinge is not None:  # the batch plus the hinge-only theta of mono_batch
-                th = ShamParams(*(jnp.concatenate([a, b]) for a, b in zip(th, th_hinge)))
-            pred = jax.vmap(lambda t: net_logsm(net_c, t, grid_c))(th)
-            loss = loss + cfg.mono_weight * smhm_slope_penalty(pred, grid_c, min_slope=cfg.mono_min_slope)
+            hinge = lambda t, grid: smhm_slope_penalty(jax.vmap(lambda u: net_logsm(net_c, u, grid))(t), grid,
+                                                      min_slope=cfg.mono_min_slope)
+            pen = hinge(th, grid_c)
+            if th_hinge is not None:  # the batch plus the hinge-only theta of mono_batch, weighted by theta count
+                n_b, n_h = th.alpha.shape[0], th_hinge.alpha.shape[0]
+                pen = (n_b * pen + n_h * hinge(th_hinge, m_hinge)) / (n_b + n_h)
+            loss = loss + cfg.mono_weight * pen
         return loss
 
     @jax.jit
@@ -556,7 +570,6 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     # monotonicity check on 256 held-out theta (plus mono_guard_faces face-crowded ones, where the SMHM of Eq. 2 is
     # flattest: benchmarks/RESULTS.md): finite-difference slopes on 10 <= log10 Mpeak <= 15.5
     theta_mono = monotonicity_guard_theta(domain, cfg, seed=seed)
-    m_mono = jnp.linspace(10.0, 15.5, 221)
     mono_fn = jax.jit(
         lambda ly: jnp.min(jnp.diff(jax.vmap(lambda t: net_logsm(Net(cast_floating(ly, jnp.float64), domain), t, m_mono))(theta_mono), axis=-1))
         / (m_mono[1] - m_mono[0])

@@ -41,6 +41,16 @@ def test_accuracy_on_held_out_theta():
     assert rep.rms_dex < 0.0045 and rep.max_abs_dex < 0.03, (rep.rms_dex, rep.max_abs_dex)
 
 
+def test_gpu_continuation_meets_the_accuracy_goal_on_held_out_theta():
+    # models/shamnet_gpu_seed302.npz (twelfth session, opt-in, not the default: it dips in the sigma corner,
+    # models/README.md): benchmark 0.00462 / 0.0267 on 1000 theta; on these 50 theta rms 0.00470, max 0.0224
+    net = load_shamnet(default_weights_path().parent / "shamnet_gpu_seed302.npz")
+    rep = smf_accuracy(net, sample_domain(TEST_SEED, 50))
+    assert rep.rms_dex < 0.005 and rep.max_abs_dex < 0.03, (rep.rms_dex, rep.max_abs_dex)
+    # the sampled monotonicity check holds for it as well (min slope +0.0069 on these 100 theta)
+    assert np.all(min_smhm_slope(net, sample_domain(TEST_SEED + 1, 100)) > 0.0)
+
+
 def test_monotonic_in_mpeak_everywhere_sampled():
     net = load_shamnet()
     slopes = min_smhm_slope(net, sample_domain(TEST_SEED + 1, 100))

@@ -138,18 +138,32 @@ def test_monotonicity_guard_adds_face_crowded_theta():
     assert np.mean(t > 0.8) > 0.45  # face-crowded (0.2 for uniform draws)
 
 
-def test_hinge_only_theta_enter_the_slope_hinge_and_nothing_else():
+@pytest.mark.parametrize(
+    "base_extra, change",
+    [
+        ({}, dict(mono_batch=16)),  # hinge-only theta enter the slope hinge and nothing else
+        (dict(mono_batch=16), dict(mono_points=441)),  # mono_points moves them to a finer grid on 10..15.5
+    ],
+    ids=["mono_batch", "mono_points"],
+)
+def test_hinge_options_change_the_steps_only_through_the_slope_hinge(base_extra, change):
     net0 = init_shamnet(jax.random.PRNGKey(3), default_domain())
-    base = CFG._replace(max_steps=20, mono_weight=10.0)
+    base = CFG._replace(max_steps=20, mono_weight=10.0, **base_extra)
     hist = lambda cfg: np.array([h[2] for h in train_phase2(net0, cfg, seed=5, quiet=True)[1]["history"]])
-    # a hinge that never acts (every slope exceeds -100): the extra theta leave the trajectory unchanged
+    # a hinge that never acts (every slope exceeds -100): the option leaves the trajectory unchanged
     off = base._replace(mono_min_slope=-100.0)
-    np.testing.assert_allclose(hist(off._replace(mono_batch=16)), hist(off), rtol=1e-12)
-    # a hinge that acts on every slope below 1: the extra theta change the steps
+    np.testing.assert_allclose(hist(off._replace(**change)), hist(off), rtol=1e-12)
+    # a hinge that acts on every slope below 1: the option changes the steps
     on = base._replace(mono_min_slope=1.0)
-    assert np.max(np.abs(hist(on._replace(mono_batch=16)) - hist(on))) > 1e-6
+    assert np.max(np.abs(hist(on._replace(**change)) - hist(on))) > 1e-6
+
+
+def test_hinge_options_refuse_bad_values():
+    net0 = init_shamnet(jax.random.PRNGKey(3), default_domain())
     with pytest.raises(ValueError, match="mono_batch: .*mono_weight > 0, found mono_weight = 0.0"):
         train_phase2(net0, CFG._replace(mono_batch=4), seed=5, quiet=True)
+    with pytest.raises(ValueError, match="mono_points: expected 0 .* or at least 2 points, found 1"):
+        train_phase2(net0, CFG._replace(mono_points=1), seed=5, quiet=True)
 
 
 def test_hard_mining_keeps_the_worst_fresh_theta_and_changes_the_steps():
