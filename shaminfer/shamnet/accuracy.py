@@ -14,6 +14,7 @@ import numpy as np
 
 from ..ingredients.theta import ShamParams
 from .losses import EVAL_LOGMH_GRID, LOSS_LOGSM, net_smf_residuals
+from .monotone import monotone_logsm
 from .network import ShamNet, net_logsm
 
 __all__ = ["AccuracyReport", "smf_residuals", "smf_accuracy", "min_smhm_slope"]
@@ -28,10 +29,13 @@ class AccuracyReport(NamedTuple):
     residuals: np.ndarray
 
 
-def smf_residuals(net: ShamNet, theta: ShamParams, *, logmh_grid=EVAL_LOGMH_GRID, kernel="triweight", chunk=50):
-    """Residuals (n, 100) [dex] for a batch of theta, computed in chunks to bound memory."""
+def smf_residuals(net: ShamNet, theta: ShamParams, *, logmh_grid=EVAL_LOGMH_GRID, kernel="triweight", chunk=50, monotone=True):
+    """Residuals (n, 100) [dex] for a batch of theta, computed in chunks to bound memory.
+
+    ``monotone=True``: of the SMHM that ``predict_logsm`` returns; ``False``: of the bare network.
+    """
     n = int(np.size(theta.logphi_star))
-    f = jax.jit(lambda th: net_smf_residuals(net, th, logmh_grid=logmh_grid, kernel=kernel))
+    f = jax.jit(lambda th: net_smf_residuals(net, th, logmh_grid=logmh_grid, kernel=kernel, monotone=monotone))
     out = []
     for i in range(0, n, chunk):
         th = ShamParams(*(jnp.atleast_1d(jnp.asarray(v))[i : i + chunk] for v in theta))
@@ -39,15 +43,19 @@ def smf_residuals(net: ShamNet, theta: ShamParams, *, logmh_grid=EVAL_LOGMH_GRID
     return np.concatenate(out)
 
 
-def smf_accuracy(net: ShamNet, theta: ShamParams, *, logmh_grid=EVAL_LOGMH_GRID, kernel="triweight") -> AccuracyReport:
-    """rms and max |Delta| of the SMF from SHAMNet over ``theta``."""
-    res = smf_residuals(net, theta, logmh_grid=logmh_grid, kernel=kernel)
+def smf_accuracy(net: ShamNet, theta: ShamParams, *, logmh_grid=EVAL_LOGMH_GRID, kernel="triweight", monotone=True) -> AccuracyReport:
+    """rms and max |Delta| of the SMF from SHAMNet over ``theta`` (``monotone``: as for :func:`smf_residuals`)."""
+    res = smf_residuals(net, theta, logmh_grid=logmh_grid, kernel=kernel, monotone=monotone)
     return AccuracyReport(float(np.sqrt(np.mean(res**2))), float(np.max(np.abs(res))), int(res.shape[0]), res)
 
 
-def min_smhm_slope(net: ShamNet, theta: ShamParams, *, logmpeak=jnp.linspace(10.0, 15.5, 111)):
-    """Smallest d log10 M* / d log10 Mpeak over ``logmpeak`` for each theta (monotonicity check)."""
-    slope = jax.vmap(jax.vmap(jax.grad(lambda m, th: net_logsm(net, th, m)), in_axes=(0, None)), in_axes=(None, 0))
+def min_smhm_slope(net: ShamNet, theta: ShamParams, *, logmpeak=jnp.linspace(10.0, 15.5, 111), monotone=True):
+    """Smallest d log10 M* / d log10 Mpeak over ``logmpeak`` for each theta (monotonicity check).
+
+    ``monotone=True``: of the SMHM that ``predict_logsm`` returns; ``False``: of the bare network.
+    """
+    smhm = monotone_logsm if monotone else net_logsm
+    slope = jax.vmap(jax.vmap(jax.grad(lambda m, th: smhm(net, th, m)), in_axes=(0, None)), in_axes=(None, 0))
     return np.asarray(jnp.min(slope(logmpeak, theta), axis=-1))
 
 

@@ -47,6 +47,9 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--mono-points", type=int, default=None,
                    help="log10 Mpeak points on 10..15.5 of the --mono-batch hinge and the --require-monotonic check "
                         "(default 0: the hinge on the training grid, the check on 221 points)")
+    p.add_argument("--mono-mine", type=int, default=None,
+                   help="with --mono-batch, every --hard-every steps rank this many fresh face-crowded theta by their smallest "
+                        "SMHM slope and draw half of each step's hinge-only theta from the --mono-batch lowest (default 0: off)")
     p.add_argument("--hard-fraction", type=float, default=None,
                    help="fraction of each phase-2 batch drawn from the mined hardest theta (default 0: off)")
     p.add_argument("--hard-pool", type=int, default=None,
@@ -130,6 +133,7 @@ def run_train(args) -> int:
         ("mono_guard_faces", "--mono-guard-faces", lambda v: v >= 0, "a non-negative integer"),
         ("mono_batch", "--mono-batch", lambda v: v >= 0, "a non-negative integer"),
         ("mono_points", "--mono-points", lambda v: v == 0 or v >= 2, "0 or at least 2 points"),
+        ("mono_mine", "--mono-mine", lambda v: v >= 0, "a non-negative integer"),
         ("hard_fraction", "--hard-fraction", lambda v: 0 <= v <= 1, "a fraction in [0, 1]"),
         ("hard_pool", "--hard-pool", lambda v: v >= 1, "a positive integer"),
         ("hard_candidates", "--hard-candidates", lambda v: v >= 1, "a positive integer"),
@@ -162,6 +166,10 @@ def run_train(args) -> int:
     if cfg.mono_batch > 0 and cfg.mono_weight <= 0:
         print(f"error: --mono-batch: theta that enter only the slope hinge need --mono-weight > 0, found {cfg.mono_weight}",
               file=sys.stderr)
+        return 2
+    if cfg.mono_mine > 0 and not 2 <= cfg.mono_batch <= cfg.mono_mine:
+        print(f"error: --mono-mine: expected at least --mono-batch ({cfg.mono_batch}) candidates, with --mono-batch >= 2, "
+              f"found {cfg.mono_mine}", file=sys.stderr)
         return 2
     if cfg.face_fraction + cfg.hard_fraction > 1 + 1e-12:
         print(f"error: --hard-fraction: expected at most 1 - --face-fraction = {1 - cfg.face_fraction:g}, found {cfg.hard_fraction}",

@@ -66,11 +66,18 @@ def smhm_fit_loss(u, theta: ShamParams, *, kernel="triweight"):
     return jnp.mean(res**2)
 
 
-def net_smf_residuals(net: ShamNet, theta: ShamParams, *, logmh_grid=TRAIN_LOGMH_GRID, logsm=LOSS_LOGSM, kernel="triweight"):
-    """Residuals (..., len(logsm)) of the SMF from SHAMNet's SMHM, for a batch of theta."""
+def net_smf_residuals(net: ShamNet, theta: ShamParams, *, logmh_grid=TRAIN_LOGMH_GRID, logsm=LOSS_LOGSM, kernel="triweight",
+                      monotone=False):
+    """Residuals (..., len(logsm)) of the SMF from SHAMNet's SMHM, for a batch of theta.
+
+    ``monotone=False`` (training): the bare network; ``True``: the rising SMHM that ``predict_logsm`` returns.
+    """
+    from .monotone import monotone_logsm
+
+    smhm = monotone_logsm if monotone else net_logsm
 
     def one(th):
-        grid_sm = net_logsm(net, th, logmh_grid)
+        grid_sm = smhm(net, th, logmh_grid)
         return smf_residuals_from_logsm_grid(th, grid_sm, logmh_grid=logmh_grid, logsm=logsm, kernel=kernel)
 
     return jax.vmap(one)(theta)

@@ -7,7 +7,8 @@ from ..ingredients.theta import ShamParams
 from ..ingredients.validate import check_finite_array, is_traced
 from . import domain as _domain
 from .io import load_shamnet
-from .network import ShamNet, net_logsm
+from .monotone import monotone_logsm
+from .network import ShamNet
 
 __all__ = ["predict_logsm", "checked_predict_logsm", "in_domain", "check_theta_in_domain", "sample_domain", "default_domain"]
 
@@ -24,12 +25,14 @@ def default_domain():
 def predict_logsm(theta: ShamParams, logmpeak, *, net: ShamNet | None = None):
     """Median log10 M* [Msun] at ``logmpeak`` [log10 Msun/h] for ``theta`` (Eq. 5).
 
+    SHAMNet's prediction made to rise strictly with Mpeak by construction
+    (:mod:`shaminfer.shamnet.monotone`; ``net_logsm`` is the bare network).
     Pure JAX: jits, vmaps over halos (or broadcasts), and differentiates in
     ``theta`` and ``logmpeak``. ``net=None`` uses the shipped weights. Use
     :func:`checked_predict_logsm` at the shell to refuse inputs outside the
     training domain.
     """
-    return net_logsm(_net(net), theta, logmpeak)
+    return monotone_logsm(_net(net), theta, logmpeak)
 
 
 def checked_predict_logsm(theta: ShamParams, logmpeak, *, net: ShamNet | None = None):
@@ -46,7 +49,7 @@ def checked_predict_logsm(theta: ShamParams, logmpeak, *, net: ShamNet | None = 
                 f"logmpeak: expected values in SHAMNet's training range [{lo}, {hi}], "
                 f"found {int(bad.sum())} outside (min {arr.min():.3f}, max {arr.max():.3f}); apply a mass cut"
             )
-    return net_logsm(net, theta, logmpeak)
+    return monotone_logsm(net, theta, logmpeak)
 
 
 def in_domain(theta: ShamParams, *, net: ShamNet | None = None):

@@ -12,7 +12,7 @@ from shaminfer.inference.terms import DeltaSigmaTerm, SMFTerm, WpTerm
 from .standin import DOMAIN, THETA_TRUE, covariances, forward
 
 #: Settings of the short fits on the tiny catalog shared by several tests.
-TINY_SETTINGS = SamplerSettings(num_chains=2, num_warmup=80, num_samples=160, chunk_size=80, seed=1,
+TINY_SETTINGS = SamplerSettings(num_chains=2, num_warmup=150, num_samples=160, chunk_size=80, seed=1,
                                 progress_bar=False)
 #: Settings of the stand-in runs of the resume test.
 RESUME_SETTINGS = SamplerSettings(num_chains=2, num_warmup=50, num_samples=40, chunk_size=20, seed=2,

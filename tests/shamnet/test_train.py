@@ -166,6 +166,31 @@ def test_hinge_options_refuse_bad_values():
         train_phase2(net0, CFG._replace(mono_points=1), seed=5, quiet=True)
 
 
+def test_slope_mining_keeps_the_lowest_slopes_of_fresh_theta_and_changes_the_steps():
+    from shaminfer.shamnet.network import net_logsm
+
+    net0 = init_shamnet(jax.random.PRNGKey(3), default_domain())
+    cfg = CFG._replace(max_steps=20, hard_every=10, mono_weight=10.0, mono_min_slope=1.0, mono_batch=6, mono_points=41,
+                       dtype="float64")  # float64 steps: the mined weights are the start weights exactly
+    _, info = train_phase2(net0, cfg._replace(mono_mine=30), seed=5, quiet=True)
+    assert [m["step"] for m in info["slope_mining"]] == [0, 10]
+    # oracle for the first mining: the same fresh face-crowded candidates ranked here by the start network's
+    # smallest finite-difference slope on 41 points over 10..15.5
+    cand = sample_domain(net0.domain, 5 + 1_100_000_000, 30, face_power=cfg.face_power)
+    m = np.linspace(10.0, 15.5, 41)
+    logsm = np.asarray(jax.vmap(lambda t: net_logsm(net0, t, jnp.asarray(m)))(cand))
+    low = np.sort(np.min(np.diff(logsm, axis=-1) / (m[1] - m[0]), axis=-1))
+    np.testing.assert_allclose([info["slope_mining"][0]["min_slope"], info["slope_mining"][0]["pool_ceiling"]], [low[0], low[5]],
+                               rtol=1e-10)
+    # mined theta replace half of the fresh hinge-only theta: with the hinge acting, the steps differ
+    hist = lambda i: np.array([h[2] for h in i["history"]])
+    _, plain = train_phase2(net0, cfg, seed=5, quiet=True)
+    assert "slope_mining" not in plain and np.max(np.abs(hist(info) - hist(plain))) > 1e-6
+    for bad in (dict(mono_mine=4), dict(mono_mine=-1), dict(mono_mine=30, mono_batch=1)):
+        with pytest.raises(ValueError, match="mono_mine: expected 0 .off. or at least mono_batch >= 2 candidates"):
+            train_phase2(net0, cfg._replace(**bad), seed=5, quiet=True)
+
+
 def test_hard_mining_keeps_the_worst_fresh_theta_and_changes_the_steps():
     net0 = init_shamnet(jax.random.PRNGKey(3), default_domain())
     cfg = CFG._replace(max_steps=20, hard_candidates=24, hard_pool=5, hard_every=10)
