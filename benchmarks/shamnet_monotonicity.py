@@ -6,7 +6,7 @@ the SMHM of Eq. 2 is flattest), and takes the smallest autodiff slope
 d log10 M* / d log10 Mpeak of each over ``--points`` evenly spaced
 10 <= log10 Mpeak <= 15.5, for the bare network (``net_logsm``) and for the SMHM
 that ``predict_logsm`` returns (the rising table of shaminfer/shamnet/monotone.py;
-on the first ``--n-pred`` theta, as its table costs 15001 network evaluations per
+on the first ``--n-pred`` theta, as its table costs 3001 network evaluations per
 theta). It lists the theta whose bare-network SMHM is not increasing somewhere (at
 most ten, lowest slope first), where in log10 Mpeak and log10 M* the lowest slope
 sits, and how far the prediction moves from the network on the same theta.

@@ -1,7 +1,7 @@
 """Wall time of predicting log10 M* for 10^6 halos with SHAMNet (jitted, float64).
 
 ``predict_logsm`` (what users call: the network through the rising table of
-shaminfer/shamnet/monotone.py, 15001 network evaluations per theta plus an
+shaminfer/shamnet/monotone.py, 3001 network evaluations per theta plus an
 interpolation per halo) and, for comparison, the bare network on every halo.
 
 Usage: JAX_ENABLE_X64=1 python benchmarks/shamnet_speed.py [--weights PATH]

@@ -7,7 +7,7 @@ trained network dips on a few theta in ten thousand, by less than 1e-4 dex.
 A sampled check cannot rule such dips out; this construction does.
 
 For each theta the network is tabulated on ``MONOTONE_NODES`` evenly spaced
-log10 Mpeak over its training range (9..16.5, h = 0.0005 dex). Each cell's
+log10 Mpeak over its training range (9..16.5, h = 0.0025 dex). Each cell's
 slope s = (mu_{i+1} - mu_i) / h passes through a softplus floor,
 
     s' = s_min + tau * softplus((s - s_min) / tau),   s_min = MONOTONE_MIN_SLOPE = 1e-6,   tau = MONOTONE_TAU = 5e-4,
@@ -22,11 +22,14 @@ The result rises strictly for every theta and any weights, and is
 differentiable in theta, and in log10 Mpeak with a slope that is constant on
 each cell. At the nodes it equals the network wherever no dip lies below; between
 nodes it differs by the linear-interpolation error, which the SELU kinks of the
-network (slope jumps of order 1 in the knee of the SMHM) set to at most
-~h |jump| / 4: 1.6e-4 dex at most, 4e-5 dex typical, over 300 face-crowded theta
-(benchmarks/RESULTS.md, thirteenth session). It costs 15001 network evaluations per
-theta, so for catalogs of more than ~15000 halos it is faster than evaluating
-the network on every halo.
+network (slope jumps of order 1 in the knee of the SMHM) set: over 300
+face-crowded theta and 6000 random log10 Mpeak, rms 1.4e-5 dex and at most
+1.4e-3 dex, at a kink (benchmarks/RESULTS.md, thirteenth session). The SMF of
+App. B hardly sees it: on a 1201-node quadrature whose nodes fall between the
+table's, Delta (Eq. C2) moves by at most 7e-5 dex. The table costs 3001 network
+evaluations per theta, fewer than the subhalos of the demo's catalog (3973), so
+``predict_logsm`` costs less than the network on every halo already there, and
+100 times less on 10^6 halos (``benchmarks/shamnet_speed.py``).
 """
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ from .network import net_logsm
 
 __all__ = ["MONOTONE_NODES", "MONOTONE_TAU", "MONOTONE_MIN_SLOPE", "monotone_grid", "monotone_table", "monotone_logsm"]
 
-MONOTONE_NODES = 15001
+MONOTONE_NODES = 3001
 MONOTONE_TAU = 5e-4
 MONOTONE_MIN_SLOPE = 1e-6
 

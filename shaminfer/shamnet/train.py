@@ -516,6 +516,20 @@ def monotonicity_guard_theta(domain, cfg: TrainConfig, *, seed: int) -> ShamPara
     return theta
 
 
+def _mined_pool(miner, layers, step_i, records, quiet, describe):
+    """Run ``miner(layers, step_i)`` -> (pool, record); keep the record and log ``describe(record)``; return the pool."""
+    pool, rec = miner(layers, step_i)
+    records.append(rec)
+    _log(f"phase 2: step {step_i}, {describe(rec)}", quiet)
+    return pool
+
+
+def _with_draws(theta: ShamParams, pool: ShamParams, rng, n: int) -> ShamParams:
+    """``theta`` followed by ``n`` draws (with replacement, from ``rng``) of the mined ``pool``."""
+    pick = rng.integers(0, np.size(pool.alpha), n)
+    return ShamParams(*(jnp.concatenate([a, b[pick]]) for a, b in zip(theta, pool)))
+
+
 def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     """Phase 2 (App. D.3): Eq. D4 with early stopping on held-out theta. Returns (net, info)."""
     t0 = time.time()
@@ -647,24 +661,21 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
             hinge_pool = sample_domain(domain, seed + 700_000_000 + b0, block * cfg.mono_batch, face_power=cfg.face_power)
         for j in range(min(block, cfg.max_steps - b0)):
             th = ShamParams(*(v[j * n_pool : (j + 1) * n_pool] for v in pool))
+            refresh = step_i % cfg.hard_every == 0
             if n_hard > 0:
-                if step_i % cfg.hard_every == 0:
-                    hard, rec = mine(layers, step_i)
-                    mined.append(rec)
-                    _log(f"phase 2: step {step_i}, mined the {cfg.hard_pool} worst of {cfg.hard_candidates} fresh theta: "
-                         f"max |Delta| {rec[1]:.4f} dex, pool floor {rec[2]:.4f} dex", quiet)
-                pick = hard_rng.integers(0, cfg.hard_pool, n_hard)
-                th = ShamParams(*(jnp.concatenate([a, b[pick]]) for a, b in zip(th, hard)))
+                if refresh:
+                    hard = _mined_pool(mine, layers, step_i, mined, quiet, lambda r: (
+                        f"mined the {cfg.hard_pool} worst of {cfg.hard_candidates} fresh theta: max |Delta| {r[1]:.4f} dex, "
+                        f"pool floor {r[2]:.4f} dex"))
+                th = _with_draws(th, hard, hard_rng, n_hard)
             th_hinge = None if hinge_pool is None else ShamParams(*(v[j * cfg.mono_batch : (j + 1) * cfg.mono_batch - n_mono_mined]
                                                                    for v in hinge_pool))
             if n_mono_mined > 0:
-                if step_i % cfg.hard_every == 0:
-                    slope_pool, rec = mine_slopes(layers, step_i)
-                    slope_mined.append(rec)
-                    _log(f"phase 2: step {step_i}, mined the {cfg.mono_batch} lowest SMHM slopes of {cfg.mono_mine} fresh theta: "
-                         f"min {rec[1]:+.4f}, pool ceiling {rec[2]:+.4f}", quiet)
-                pick = slope_rng.integers(0, cfg.mono_batch, n_mono_mined)
-                th_hinge = ShamParams(*(jnp.concatenate([a, b[pick]]) for a, b in zip(th_hinge, slope_pool)))
+                if refresh:
+                    slope_pool = _mined_pool(mine_slopes, layers, step_i, slope_mined, quiet, lambda r: (
+                        f"mined the {cfg.mono_batch} lowest SMHM slopes of {cfg.mono_mine} fresh theta: min {r[1]:+.4f}, "
+                        f"pool ceiling {r[2]:+.4f}"))
+                th_hinge = _with_draws(th_hinge, slope_pool, slope_rng, n_mono_mined)
             layers, state, loss = step(layers, state, th, th_hinge)
             step_i += 1
             if step_i % cfg.val_every == 0:

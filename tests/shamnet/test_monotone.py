@@ -10,7 +10,7 @@ from shaminfer.shamnet import default_domain, init_shamnet, load_shamnet, net_lo
 from shaminfer.shamnet.domain import sample_domain
 from shaminfer.shamnet.monotone import MONOTONE_MIN_SLOPE, MONOTONE_NODES, MONOTONE_TAU, monotone_grid, monotone_logsm, monotone_table
 
-# off the nodes (h = 0.0005 from 9.0), inside and outside the training range 9..16.5
+# off the nodes (h = 0.0025 from 9.0), inside and outside the training range 9..16.5
 OFF_NODE = np.linspace(8.5, 17.0, 8001) + 1.7e-4
 
 
@@ -61,11 +61,11 @@ def test_equals_the_network_at_the_nodes_below_its_first_dip_and_stays_close_on_
     raw = np.asarray(net_logsm(net, DEFAULT_SHAM_PARAMS, grid))
     assert np.min(np.diff(raw)) / h > 0.05  # the network rises steeply here: the floor changes nothing
     np.testing.assert_allclose(table, raw, rtol=0, atol=1e-11)
-    # between nodes: the interpolation error of the SELU kinks, measured at most 1.6e-4 dex (module docstring)
+    # between nodes: the interpolation error of the SELU kinks, rms 1.4e-5 and at most 1.4e-3 dex (module docstring)
     theta = sample_domain(net.domain, 5, 40, face_power=3.0)
-    m = jnp.asarray(np.linspace(9.0, 16.5, 3001) + 3.7e-4)
-    diff = jax.vmap(lambda t: monotone_logsm(net, t, m) - net_logsm(net, t, m))(theta)
-    assert float(jnp.max(jnp.abs(diff))) < 3e-4
+    m = jnp.asarray(np.sort(np.random.default_rng(1).uniform(9.0, 16.5, 3000)))
+    diff = np.asarray(jax.vmap(lambda t: monotone_logsm(net, t, m) - net_logsm(net, t, m))(theta))
+    assert np.max(np.abs(diff)) < 2e-3 and np.sqrt(np.mean(diff**2)) < 3e-5
 
 
 def test_batched_theta_agrees_with_vmap_and_jit():
@@ -83,7 +83,7 @@ def test_batched_theta_agrees_with_vmap_and_jit():
 def test_gradients_match_finite_differences_in_theta_and_logmpeak():
     net = load_shamnet()
     f = lambda a, b, c, d, m: predict_logsm(ShamParams(a, b, c, d), m, net=net)
-    # 12.30017 lies 0.17 of a cell from a node: the slope in log10 Mpeak is that cell's
+    # 12.30017 lies inside a cell (nodes every 0.0025 dex from 9): the slope in log10 Mpeak is that cell's
     check_grads(f, tuple(DEFAULT_SHAM_PARAMS) + (12.30017,), order=1, modes=["fwd", "rev"], eps=1e-6)
     grid, h = monotone_grid(net)
     table = monotone_table(net, DEFAULT_SHAM_PARAMS)
