@@ -59,7 +59,12 @@ def resolve_smhm(*, net=None, smhm=None):
     """The SMHM callable ``(theta, logmpeak) -> log10 M*`` and the SHAMNet it uses (or None).
 
     ``smhm`` wins when given; otherwise SHAMNet's ``predict_logsm`` with ``net``
-    (``None``: the shipped weights, loaded once here).
+    (``None``: the shipped weights, loaded once here) and ``monotone=False``: the
+    bare network on each point. The statistics do not need an SMHM that rises with
+    Mpeak (the bare network dips by < 1e-4 dex on a few theta in ten thousand,
+    models/README.md), and the rising table costs 3001 network evaluations per
+    theta, ten times the tabulated engine's gradient. Pass
+    ``smhm=predict_logsm`` for the rising SMHM.
     """
     if smhm is not None:
         if not callable(smhm):
@@ -68,7 +73,7 @@ def resolve_smhm(*, net=None, smhm=None):
     from ..shamnet import load_shamnet, predict_logsm
 
     net = load_shamnet() if net is None else net
-    return functools.partial(predict_logsm, net=net), net
+    return functools.partial(predict_logsm, net=net, monotone=False), net
 
 
 def _check_theta(theta, net) -> None:

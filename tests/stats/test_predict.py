@@ -164,3 +164,20 @@ def test_shipped_shamnet_gradients_match_tiny_step_differences(catalog):
               - np.asarray(f(theta._replace(**{name: getattr(theta, name) - h})).wp)) / (2 * h)
         assert np.all(np.abs(ad) > 0)
         np.testing.assert_allclose(fd, ad, rtol=2e-5)
+
+
+def test_forward_models_use_the_bare_network_and_smhm_overrides_it():
+    """The statistics evaluate SHAMNet without the rising table (models/README.md); ``smhm=`` selects any SMHM."""
+    import jax.numpy as jnp
+
+    from shaminfer.ingredients import DEFAULT_SHAM_PARAMS
+    from shaminfer.shamnet import load_shamnet, net_logsm, predict_logsm
+    from shaminfer.stats.predict import resolve_smhm
+
+    net = load_shamnet()
+    m = jnp.linspace(10.0, 15.0, 9) + 1.1e-3
+    fn, used = resolve_smhm(net=net)
+    assert used is net
+    np.testing.assert_array_equal(fn(DEFAULT_SHAM_PARAMS, m), net_logsm(net, DEFAULT_SHAM_PARAMS, m))
+    fn, used = resolve_smhm(smhm=predict_logsm)
+    assert used is None and fn is predict_logsm
