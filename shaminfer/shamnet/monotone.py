@@ -29,7 +29,9 @@ App. B hardly sees it: on a 1201-node quadrature whose nodes fall between the
 table's, Delta (Eq. C2) moves by at most 7e-5 dex. The table costs 3001 network
 evaluations per theta, fewer than the subhalos of the demo's catalog (3973), so
 ``predict_logsm`` costs less than the network on every halo already there, and
-100 times less on 10^6 halos (``benchmarks/shamnet_speed.py``).
+100 times less on 10^6 halos (``benchmarks/shamnet_speed.py``). The statistics'
+forward models, which evaluate the SMHM on a few hundred nodes only, use the
+bare network instead (``stats.resolve_smhm``).
 """
 from __future__ import annotations
 
