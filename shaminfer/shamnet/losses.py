@@ -17,6 +17,7 @@ from ..ingredients.shmf import DEFAULT_SHMF_PARAMS, cumulative_shmf
 from ..ingredients.sigmoid import clipped_log10
 from ..ingredients.smhm import smhm_params_from_unbounded, three_roll_smhm
 from ..ingredients.theta import ShamParams, scatter_of, schechter_of
+from .monotone import monotone_logsm
 from .network import ShamNet, net_logsm
 
 __all__ = [
@@ -72,8 +73,6 @@ def net_smf_residuals(net: ShamNet, theta: ShamParams, *, logmh_grid=TRAIN_LOGMH
 
     ``monotone=False`` (training): the bare network; ``True``: the rising SMHM that ``predict_logsm`` returns.
     """
-    from .monotone import monotone_logsm
-
     smhm = monotone_logsm if monotone else net_logsm
 
     def one(th):

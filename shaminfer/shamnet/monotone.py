@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ..ingredients.theta import ShamParams
 from .network import net_logsm
@@ -50,9 +49,13 @@ MONOTONE_MIN_SLOPE = 1e-6
 
 
 def monotone_grid(net):
-    """The log10 Mpeak nodes (MONOTONE_NODES,) over the network's training range, and their spacing h."""
-    lo, hi = (float(x) for x in np.asarray(net.domain.logmpeak_range))
-    return jnp.linspace(lo, hi, MONOTONE_NODES), (hi - lo) / (MONOTONE_NODES - 1)
+    """The log10 Mpeak nodes (MONOTONE_NODES,) over the network's training range, and their spacing h.
+
+    Pure JAX in the domain's range, so the network may be a traced argument of a jitted function.
+    """
+    lo, hi = net.domain.logmpeak_range[0], net.domain.logmpeak_range[1]
+    h = (hi - lo) / (MONOTONE_NODES - 1)
+    return lo + h * jnp.arange(MONOTONE_NODES, dtype=jnp.result_type(lo, float)), h
 
 
 def _theta_shape(theta: ShamParams) -> tuple:

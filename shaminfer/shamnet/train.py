@@ -604,14 +604,11 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
         lambda ly, th: jnp.min(jnp.diff(jax.vmap(lambda t: net_logsm(Net(cast_floating(ly, jnp.float64), domain), t, m_mono))(th), axis=-1),
                                axis=-1) / (m_mono[1] - m_mono[0])
     )
-    n_mono, chunk_mono = np.size(theta_mono.alpha), 1000  # chunks of theta bound the memory of a large guard
-
-    def mono_fn(ly):
-        return min(float(jnp.min(slopes_fn(ly, ShamParams(*(v[i : i + chunk_mono] for v in theta_mono)))))
-                   for i in range(0, n_mono, chunk_mono))
+    def all_slopes(ly, th, chunk=1000):  # in chunks of theta, which bound the memory of a large guard or mining draw
+        return jnp.concatenate([slopes_fn(ly, ShamParams(*(v[i : i + chunk] for v in th))) for i in range(0, np.size(th.alpha), chunk)])
 
     def eligible(ly):
-        return (not cfg.require_monotonic) or float(mono_fn(ly)) > 0.0
+        return (not cfg.require_monotonic) or float(jnp.min(all_slopes(ly, theta_mono))) > 0.0
 
     worst_fn = jax.jit(lambda ly, th: jnp.max(jnp.abs(res64(ly, th)), axis=-1))
 
@@ -629,7 +626,7 @@ def train_phase2(net: ShamNet, cfg: TrainConfig, *, seed: int, quiet=False):
     def mine_slopes(ly, at_step):
         """The mono_batch theta, of mono_mine fresh face-crowded ones, with the smallest SMHM slope under weights ``ly``."""
         cand = sample_domain(domain, seed + 1_100_000_000 + at_step, cfg.mono_mine, face_power=cfg.face_power)
-        low = jnp.concatenate([slopes_fn(ly, ShamParams(*(v[i : i + chunk_mono] for v in cand))) for i in range(0, cfg.mono_mine, chunk_mono)])
+        low = all_slopes(ly, cand)
         top = jnp.argsort(low)[: cfg.mono_batch]
         return ShamParams(*(v[top] for v in cand)), (at_step, float(low[top[0]]), float(low[top[-1]]))
 

@@ -78,6 +78,9 @@ def test_batched_theta_agrees_with_vmap_and_jit():
     np.testing.assert_allclose(monotone_logsm(net, ShamParams(*(v[:, None] for v in theta)), m[None, :]), grid_each, rtol=1e-13)
     np.testing.assert_allclose(jax.jit(lambda t, x: predict_logsm(t, x, net=net))(DEFAULT_SHAM_PARAMS, m),
                                monotone_logsm(net, DEFAULT_SHAM_PARAMS, m), rtol=1e-13)
+    # the network itself may be a traced argument (its domain's range included)
+    np.testing.assert_allclose(jax.jit(lambda n, t, x: monotone_logsm(n, t, x))(net, DEFAULT_SHAM_PARAMS, m),
+                               monotone_logsm(net, DEFAULT_SHAM_PARAMS, m), rtol=1e-13)
 
 
 def test_gradients_match_finite_differences_in_theta_and_logmpeak():
