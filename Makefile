@@ -1,4 +1,5 @@
-# Two commands: `make demo` (main job) and `make test` (test suite).
+# Two commands: `make demo` (main job) and `make test` (test suite, which builds the docs too);
+# `make docs` builds the API reference into site/.
 # Both create .venv if absent, install GSL headers if gsl-config is missing
 # (Corrfunc builds from source), install the package with [dev], then run.
 PYTHON ?= python3
@@ -7,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export JAX_ENABLE_X64 := 1
 
-.PHONY: setup demo test figures clean
+.PHONY: setup demo test docs figures clean
 
 setup: $(STAMP)
 
@@ -22,13 +23,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m shaminfer.demo --out runs/demo
+	$(VENV)/bin/shaminfer demo --out runs/demo
 
 test: $(STAMP)
 	SHAMINFER_NOTEBOOK_SCALE=small $(PY) -m pytest -q tests
+
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict --site-dir site
 
 figures: $(STAMP)
 	$(PY) notebooks/execute.py --figures figures --scale full
 
 clean:
-	rm -rf $(VENV) runs figures/*.tmp
+	rm -rf $(VENV) runs site figures/*.tmp

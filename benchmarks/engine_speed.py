@@ -45,7 +45,7 @@ from shaminfer import configure_jax  # noqa: E402
 configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 
 
-#: The demo's ``[stats]`` table (``shaminfer.inference.demo.demo_configs("full")`` as of 2026-11-21, pinned here so that
+#: The demo's ``[stats]`` table (``shaminfer.app.demo.demo_configs("full")`` as of 2026-11-21, pinned here so that
 #: the benchmark does not move with the demo's presets).
 DEMO_STATS = {
     "smf_edges": {"lo": 9.75, "hi": 11.75, "n": 8},
@@ -59,8 +59,8 @@ DEMO_STATS = {
 def demo_setup(box_size=None):
     """Catalog, StatsConfig, SHAMNet and theta_true of the demo likelihood on the default universe."""
     from shaminfer.catalogs import synthetic_universe
-    from shaminfer.inference.demo import DEMO_THETA_TRUE
-    from shaminfer.inference.forward import build_stats_config
+    from shaminfer.app.demo import DEMO_THETA_TRUE
+    from shaminfer.app.forward import build_stats_config
     from shaminfer.shamnet import load_shamnet
 
     catalog = synthetic_universe(box_size=box_size, progress=sys.stderr.isatty())

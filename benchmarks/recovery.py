@@ -1,7 +1,7 @@
 """Recovery benchmark (issue 6): the demo's full fit recovers theta_true with converged chains.
 
 Runs what ``make demo`` runs for its full fit -- the mock of
-:func:`shaminfer.inference.demo.demo_configs` (noise-free, at
+:func:`shaminfer.app.demo.demo_configs` (noise-free, at
 ``DEMO_THETA_TRUE``, regularized jackknife covariance) and the SMF + w_p +
 Delta Sigma fit with the preset's engine and sampler settings (``--engine``
 and ``--num-samples`` override them) -- in its own run directory, from
@@ -35,11 +35,11 @@ def main(argv=None) -> int:
     from shaminfer import configure_jax
 
     configure_jax()
-    from shaminfer.inference.config import load_fit_config, load_mock_config
-    from shaminfer.inference.demo import DEMO_THETA_TRUE, demo_configs
+    from shaminfer.app.config import load_fit_config, load_mock_config
+    from shaminfer.app.demo import DEMO_THETA_TRUE, demo_configs
     from shaminfer.inference.diagnostics import convergence, format_convergence, theta_summary, truth_coverage
-    from shaminfer.inference.pipeline import run_fit_config, run_mock
-    from shaminfer.inference.toml_io import dumps_toml
+    from shaminfer.app.pipeline import run_fit_config, run_mock
+    from shaminfer.app.toml_io import dumps_toml
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("runs/recovery"), help="run directory (default runs/recovery)")

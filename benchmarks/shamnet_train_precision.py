@@ -21,7 +21,7 @@ import jax.numpy as jnp  # noqa: E402
 from shaminfer.shamnet import load_shamnet  # noqa: E402
 from shaminfer.shamnet.domain import sample_domain  # noqa: E402
 from shaminfer.shamnet.losses import LOSS_LOGSM, TRAIN_LOGMH_GRID, net_smf_residuals  # noqa: E402
-from shaminfer.shamnet.train import cast_floating  # noqa: E402
+from shaminfer.shamnet.training import cast_floating  # noqa: E402
 
 
 def loss_and_seconds(net, theta, dtype, repeats=5):

@@ -65,8 +65,10 @@ def gaussian_mesh(rng: np.random.Generator, power: Callable[[np.ndarray], np.nda
     rng : numpy Generator
     power : callable k [h/Mpc] -> P(k) [(Mpc/h)^3]
     n_mesh : int, keyword-only
-    box_size : float, keyword-only  [Mpc/h]
-    smoothing : float, keyword-only  Gaussian smoothing radius R_s [Mpc/h]
+    box_size : float, keyword-only
+        [Mpc/h]
+    smoothing : float, keyword-only
+        Gaussian smoothing radius R_s [Mpc/h]
     """
     n = int(n_mesh)
     white = rng.standard_normal((n, n, n))

@@ -43,8 +43,18 @@ __all__ = ["import_arviz", "theta_draws", "package_versions", "build_inference_d
 class TermLayout(NamedTuple):
     """How to plot one term's data vector.
 
-    x : (n,) abscissa of each point; group : (n,) int sample index of each point;
-    xlabel, ylabel : str; logx, logy : bool; group_labels : tuple of str (one per group).
+    Attributes
+    ----------
+    x : (n,)
+        Abscissa of each point.
+    group : (n,) int
+        Sample index of each point.
+    xlabel, ylabel : str
+        Axis labels.
+    logx, logy : bool
+        Logarithmic axes.
+    group_labels : tuple of str
+        One per group.
     """
 
     x: np.ndarray

@@ -42,9 +42,14 @@ INIT_METHODS = ("laplace", "prior")
 class InitResult(NamedTuple):
     """Per-chain unconstrained starting points (pytrees of the model's latent sites).
 
-    positions : list of dicts, one per chain
-    inverse_mass_matrix : (d, d) ndarray or None (identity)
-    modes_potential : (chains,) ndarray, potential at each chain's optimum (NaN for "prior")
+    Attributes
+    ----------
+    positions : list of dict
+        One per chain.
+    inverse_mass_matrix : (d, d) ndarray or None
+        None for the identity.
+    modes_potential : (chains,) ndarray
+        Potential at each chain's optimum (NaN for ``"prior"``).
     """
 
     positions: list

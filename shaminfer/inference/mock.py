@@ -3,9 +3,9 @@
 :func:`make_mock` evaluates the exact forward model at ``theta_true``, takes a
 covariance -- from spatial jackknife resamplings of the catalog
 (:func:`jackknife_covariance`) or supplied by the user -- optionally adds
-one draw of noise from it, and returns a :class:`MockData`; :func:`save_mock`
+one draw of noise from it, and returns a :class:`MockData`; :func:`shaminfer.app.mock_io.save_mock`
 writes it (with theta_true and the configuration) to one ``.npz`` file and
-:func:`load_mock` reads it back without unpickling.
+:func:`shaminfer.app.mock_io.load_mock` reads it back without unpickling.
 
 Covariance
 ----------
@@ -29,25 +29,14 @@ With ``noise=True`` the data are ``x(theta_true) + L z`` per block, ``L L^T``
 the block's covariance and ``z`` standard normal from ``numpy.random``
 seeded with ``noise_seed``; the noise-free expectation is stored as well.
 
-File layout (``.npz``, all arrays)
-----------------------------------
-``smf (nsmf,)``, ``wp (nsample, nrp)``, ``delta_sigma (nsample, nR)``;
-``cov_smf``, ``cov_wp`` (nsample*nrp square), ``cov_delta_sigma``;
-``cov_joint``; ``expected_smf`` / ``expected_wp`` / ``expected_delta_sigma``;
-``jackknife`` (K, n) (empty when the covariance was supplied);
-``theta_true (4,)`` (NaN when unknown); ``config_json``; ``format_version``.
-A user with real data writes the same keys (see :func:`save_mock`).
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 from ..ingredients import ShamParams
-from .atomic import atomic_save_npz, json_dumps, load_npz
 from .terms import DeltaSigmaTerm, SMFTerm, WpTerm, check_covariance
 
 __all__ = [
@@ -57,14 +46,10 @@ __all__ = [
     "subvolume_labels",
     "regularize_covariance",
     "make_mock",
-    "save_mock",
-    "load_mock",
-    "load_covariance_file",
     "mock_terms",
 ]
 
 STAT_FIELDS = ("smf", "wp", "delta_sigma")
-_FORMAT_VERSION = 1
 
 
 class MockData(NamedTuple):
@@ -173,7 +158,7 @@ def make_mock(
     theta_true : ShamParams
     jackknife_predictions : sequence of Predictions, optional
         The statistics at ``theta_true`` with each subvolume left out (see
-        :mod:`shaminfer.inference.forward`); gives the jackknife covariance.
+        :mod:`shaminfer.app.forward`); gives the jackknife covariance.
     covariance : mapping, optional
         ``{"smf": C, "wp": C, "delta_sigma": C}`` supplied by the user instead.
         Exactly one of ``jackknife_predictions`` and ``covariance`` is needed.
@@ -242,49 +227,6 @@ def make_mock(
                    "diag_regularization": float(diag_regularization)}
     return MockData(data["smf"], data["wp"], data["delta_sigma"], blocks["smf"], blocks["wp"],
                     blocks["delta_sigma"], joint, expected, jk, ShamParams(*[float(x) for x in theta_true]), cfg)
-
-
-def save_mock(path: str | Path, mock: MockData) -> Path:
-    """Write ``mock`` to one ``.npz`` file atomically (layout in the module docstring)."""
-    theta = np.full(4, np.nan) if mock.theta_true is None else np.asarray(mock.theta_true, dtype=np.float64)
-    arrays = {f: getattr(mock, f) for f in STAT_FIELDS}
-    arrays.update({f"cov_{f}": mock.block(f) for f in STAT_FIELDS})
-    arrays.update({f"expected_{f}": v for f, v in mock.expected.items()})
-    arrays.update(cov_joint=mock.cov_joint, jackknife=mock.jackknife, theta_true=theta,
-                  config_json=np.asarray(json_dumps(mock.config)), format_version=np.asarray(_FORMAT_VERSION))
-    return atomic_save_npz(path, arrays)
-
-
-def load_mock(path: str | Path) -> MockData:
-    """Read a file written by :func:`save_mock` (or by hand with the same keys)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: data file not found (make one with `shaminfer mock`)")
-    arr = load_npz(path)
-    required = list(STAT_FIELDS) + [f"cov_{f}" for f in STAT_FIELDS]
-    missing = [k for k in required if k not in arr]
-    if missing:
-        raise ValueError(f"{path}: expected arrays {required}, missing {missing}")
-    theta = arr.get("theta_true")
-    theta = None if theta is None or not np.all(np.isfinite(theta)) else ShamParams(*[float(x) for x in theta])
-    config = json.loads(str(arr["config_json"])) if "config_json" in arr else {}
-    n = sum(arr[f].size for f in STAT_FIELDS)
-    expected = {f: arr[f"expected_{f}"] for f in STAT_FIELDS if f"expected_{f}" in arr}
-    return MockData(
-        arr["smf"], np.atleast_2d(arr["wp"]), np.atleast_2d(arr["delta_sigma"]),
-        arr["cov_smf"], arr["cov_wp"], arr["cov_delta_sigma"], arr.get("cov_joint", np.zeros((0, 0))),
-        expected, arr.get("jackknife", np.zeros((0, n))), theta, config,
-    )
-
-
-def load_covariance_file(path: str | Path) -> dict[str, np.ndarray]:
-    """User covariance: an ``.npz`` with ``cov_smf``, ``cov_wp``, ``cov_delta_sigma``."""
-    arr = load_npz(path)
-    missing = [f"cov_{f}" for f in STAT_FIELDS if f"cov_{f}" not in arr]
-    if missing:
-        raise ValueError(f"{path}: expected covariance arrays {[f'cov_{f}' for f in STAT_FIELDS]}, "
-                         f"missing {missing}")
-    return {f: arr[f"cov_{f}"] for f in STAT_FIELDS}
 
 
 def _block_indices(n_per: int, samples: Sequence[int]) -> np.ndarray:

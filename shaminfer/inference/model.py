@@ -121,8 +121,16 @@ def build_model(
 class DrawQuantities(NamedTuple):
     """Per-draw quantities derived from ``theta_unit`` (dicts keyed by term name).
 
-    theta : (..., 4) ; mu : (..., n_k) model means ; loglik : (..., n_k) pointwise
-    conditional log-likelihoods ; loglik_joint : (...) joint per-term log-likelihoods.
+    Attributes
+    ----------
+    theta : (..., 4)
+        theta of each draw.
+    mu : dict of (..., n_k)
+        Model means.
+    loglik : dict of (..., n_k)
+        Pointwise conditional log-likelihoods.
+    loglik_joint : dict of (...)
+        Joint per-term log-likelihoods.
     """
 
     theta: jax.Array

@@ -10,7 +10,6 @@ after the other through the same compiled functions.
 from __future__ import annotations
 
 import functools
-import sys
 
 import blackjax
 import jax
@@ -18,10 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro.infer.initialization import init_to_uniform
 from numpyro.infer.util import initialize_model
-from tqdm.auto import tqdm
 
 from .model import UNIT_SITE, ShamModel
-from .sampling import ChunkDraws, SamplerSettings, initial_points
+from .sampling import SamplerSettings, chain_state, initial_points, sample_chains, warmup_chains
 
 __all__ = ["BlackjaxNUTS"]
 
@@ -47,10 +45,6 @@ class BlackjaxNUTS:
         self._chunk = jax.jit(functools.partial(_sample_chunk, self._logdensity, max_depth), static_argnums=3)
         self._to_unit = jax.jit(jax.vmap(lambda pos: self._postprocess(pos)[UNIT_SITE]))
 
-    def _bar(self, total: int, desc: str):
-        return tqdm(total=total, desc=desc, disable=not self.settings.progress_bar, file=sys.stderr,
-                    leave=False, dynamic_ncols=True)
-
     def warmup(self, key):
         s = self.settings
         k_start, k_run = jax.random.split(key)
@@ -67,44 +61,27 @@ class BlackjaxNUTS:
             max_num_doublings=s.max_tree_depth,
         )
         run = jax.jit(lambda k, position: adapt.run(k, position, s.num_warmup)[0])
-        chains = []
-        keys = jax.random.split(k_run, s.num_chains)
-        with self._bar(s.num_chains, f"blackjax warmup ({s.num_warmup} steps/chain)") as bar:
-            for k, position in zip(keys, start.positions):
-                res = run(k, position)
-                chains.append(dict(
-                    position=res.state.position,
-                    logdensity=res.state.logdensity,
-                    logdensity_grad=res.state.logdensity_grad,
-                    step_size=res.parameters["step_size"],
-                    inverse_mass_matrix=res.parameters["inverse_mass_matrix"],
-                ))
-                bar.update(1)
-        return jax.tree.map(lambda *xs: jnp.stack(xs), *chains)
+
+        def warm(c, k):
+            res = run(k, start.positions[c])
+            return dict(position=res.state.position, logdensity=res.state.logdensity,
+                        logdensity_grad=res.state.logdensity_grad, step_size=res.parameters["step_size"],
+                        inverse_mass_matrix=res.parameters["inverse_mass_matrix"])
+
+        return warmup_chains(s, k_run, f"blackjax warmup ({s.num_warmup} steps/chain)", warm)
 
     def sample(self, state, key, n: int):
         n = int(n)
-        keys = jax.random.split(key, self.settings.num_chains)
-        new_states, units, stats = [], [], []
-        with self._bar(self.settings.num_chains * n, "blackjax sample") as bar:
-            for c, k in enumerate(keys):
-                chain_state = jax.tree.map(lambda x: x[c], state)
-                hmc_state = blackjax.mcmc.hmc.HMCState(
-                    chain_state["position"], chain_state["logdensity"], chain_state["logdensity_grad"]
-                )
-                last, (positions, st) = self._chunk(
-                    hmc_state, chain_state["step_size"], chain_state["inverse_mass_matrix"], n, k
-                )
-                new_states.append(dict(chain_state, position=last.position, logdensity=last.logdensity,
-                                       logdensity_grad=last.logdensity_grad))
-                units.append(np.asarray(self._to_unit(positions)))
-                st = {name: np.asarray(v) for name, v in st.items()}
-                st["step_size"] = np.full(n, float(chain_state["step_size"]))
-                stats.append(st)
-                bar.update(n)
-        state = jax.tree.map(lambda *xs: jnp.stack(xs), *new_states)
-        stacked = {name: np.stack([s[name] for s in stats]) for name in stats[0]}
-        return state, ChunkDraws(np.stack(units), stacked)
+
+        def step(c, k):
+            one = chain_state(state, c)
+            hmc_state = blackjax.mcmc.hmc.HMCState(one["position"], one["logdensity"], one["logdensity_grad"])
+            last, (positions, st) = self._chunk(hmc_state, one["step_size"], one["inverse_mass_matrix"], n, k)
+            st = dict(st, step_size=np.full(n, float(one["step_size"])))
+            new = dict(one, position=last.position, logdensity=last.logdensity, logdensity_grad=last.logdensity_grad)
+            return new, self._to_unit(positions), st
+
+        return sample_chains(self.settings, key, n, "blackjax sample", step)
 
     def state_to_arrays(self, state) -> dict:
         return {

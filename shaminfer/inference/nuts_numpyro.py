@@ -13,17 +13,23 @@ recompilation of every ``run`` call, which dominates short chunks.)
 from __future__ import annotations
 
 import functools
-import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import NUTS
 from numpyro.infer.initialization import init_to_uniform
-from tqdm.auto import tqdm
 
 from .model import UNIT_SITE, ShamModel
-from .sampling import ChunkDraws, SamplerSettings, initial_points, tree_depth_from_steps
+from .sampling import (
+    SamplerSettings,
+    chain_state,
+    initial_points,
+    sample_chains,
+    stack_chains,
+    tree_depth_from_steps,
+    warmup_chains,
+)
 
 __all__ = ["NumpyroNUTS"]
 
@@ -66,7 +72,7 @@ class NumpyroNUTS:
             self.kernel.init(k, self.settings.num_warmup, pos, model_args=(), model_kwargs={})
             for k, pos in zip(keys, positions)
         ]
-        state = jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+        state = stack_chains(states)
         if not self._initialized:
             kernel = self.kernel
             self._warmup = jax.jit(functools.partial(_run_steps, kernel, self.settings.num_warmup, False))
@@ -76,49 +82,33 @@ class NumpyroNUTS:
             self._initialized = True
         return state
 
-    def _bar(self, total: int, desc: str):
-        return tqdm(total=total, desc=desc, disable=not self.settings.progress_bar, file=sys.stderr,
-                    leave=False, dynamic_ncols=True)
-
     def warmup(self, key):
         k_start, k_init, k_run = jax.random.split(key, 3)
         start = initial_points(self.model, self.settings, k_start, log=self.log)
         self._make_kernel(start.inverse_mass_matrix)
         state = self._init(k_init, start.positions)
-        keys = jax.random.split(k_run, self.settings.num_chains)
-        chains = []
-        with self._bar(self.settings.num_chains, f"numpyro warmup ({self.settings.num_warmup} steps/chain)") as bar:
-            for c in range(self.settings.num_chains):
-                chain_state = jax.tree.map(lambda x: x[c], state)._replace(rng_key=keys[c])
-                last, _ = self._warmup(chain_state)
-                chains.append(last)
-                bar.update(1)
-        return jax.tree.map(lambda *xs: jnp.stack(xs), *chains)
+        desc = f"numpyro warmup ({self.settings.num_warmup} steps/chain)"
+        return warmup_chains(self.settings, k_run, desc,
+                             lambda c, k: self._warmup(chain_state(state, c)._replace(rng_key=k))[0])
 
     def sample(self, state, key, n: int):
         n = int(n)
-        keys = jax.random.split(key, self.settings.num_chains)
-        new_states, units, stats = [], [], []
-        with self._bar(self.settings.num_chains * n, "numpyro sample") as bar:
-            for c in range(self.settings.num_chains):
-                chain_state = jax.tree.map(lambda x: x[c], state)._replace(rng_key=keys[c])
-                last, rec = self._chunk(n, True, chain_state)
-                new_states.append(last)
-                units.append(np.asarray(self._to_unit(rec.pop("z"))))
-                rec = {k: np.asarray(v) for k, v in rec.items()}
-                stats.append({
-                    "lp": -rec["potential_energy"],
-                    "diverging": rec["diverging"].astype(bool),
-                    "step_size": rec["step_size"],
-                    "tree_depth": tree_depth_from_steps(rec["num_steps"]),
-                    "n_steps": rec["num_steps"].astype(np.int64),
-                    "acceptance_rate": rec["accept_prob"],
-                    "energy": rec["energy"],
-                })
-                bar.update(n)
-        state = jax.tree.map(lambda *xs: jnp.stack(xs), *new_states)
-        stacked = {k: np.stack([s[k] for s in stats]) for k in stats[0]}
-        return state, ChunkDraws(np.stack(units), stacked)
+
+        def step(c, k):
+            last, rec = self._chunk(n, True, chain_state(state, c)._replace(rng_key=k))
+            unit = self._to_unit(rec.pop("z"))
+            rec = {k: np.asarray(v) for k, v in rec.items()}
+            return last, unit, {
+                "lp": -rec["potential_energy"],
+                "diverging": rec["diverging"].astype(bool),
+                "step_size": rec["step_size"],
+                "tree_depth": tree_depth_from_steps(rec["num_steps"]),
+                "n_steps": rec["num_steps"].astype(np.int64),
+                "acceptance_rate": rec["accept_prob"],
+                "energy": rec["energy"],
+            }
+
+        return sample_chains(self.settings, key, n, "numpyro sample", step)
 
     def state_to_arrays(self, state) -> dict:
         leaves = jax.tree_util.tree_leaves(state)

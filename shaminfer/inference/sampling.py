@@ -2,17 +2,22 @@
 
 A backend (:mod:`.nuts_numpyro`, :mod:`.nuts_blackjax`) runs warmup once and
 then draws in chunks, carrying its state between chunks, so that
-:func:`shaminfer.inference.fit.run_fit` can checkpoint after every chunk and
+:func:`shaminfer.app.fit.run_fit` can checkpoint after every chunk and
 resume an interrupted run. Both backends sample the same NumPyro model
 (:class:`~shaminfer.inference.model.ShamModel`) in the same unconstrained
-coordinates and report the same per-draw statistics.
+coordinates and report the same per-draw statistics; :func:`.samplers.make_sampler`
+picks one by name.
 """
 from __future__ import annotations
 
 from typing import Any, NamedTuple, Protocol
 
+import sys
+
 import jax
+import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
 __all__ = [
     "BACKENDS",
@@ -22,9 +27,13 @@ __all__ = [
     "check_sampler_settings",
     "ChunkDraws",
     "ChunkedSampler",
-    "make_sampler",
     "chunk_key",
     "initial_points",
+    "progress_bar",
+    "stack_chains",
+    "chain_state",
+    "sample_chains",
+    "warmup_chains",
     "STAT_NAMES",
 ]
 
@@ -124,7 +133,7 @@ class ChunkDraws(NamedTuple):
 
 
 class ChunkedSampler(Protocol):
-    """What :func:`~shaminfer.inference.fit.run_fit` needs from a backend."""
+    """What :func:`~shaminfer.app.fit.run_fit` needs from a backend."""
 
     name: str
 
@@ -154,20 +163,54 @@ def tree_depth_from_steps(n_steps) -> np.ndarray:
 
 def initial_points(model, settings: SamplerSettings, key, log=None):
     """Chain starts and initial metric for ``settings.init`` (see :mod:`.initialization`)."""
-    from .initialization import laplace_init, prior_init
+    from .initialization import laplace_init, prior_init  # on first use: numpyro's utilities start JAX's client
 
     if settings.init == "laplace":
         return laplace_init(model, key, settings.num_chains, log=log)
     return prior_init(model, key, settings.num_chains)
 
 
-def make_sampler(model, settings: SamplerSettings, *, log=None) -> ChunkedSampler:
-    """The backend named by ``settings.backend`` for ``model`` (``log`` receives messages)."""
-    check_sampler_settings(settings)
-    if settings.backend == "numpyro":
-        from .nuts_numpyro import NumpyroNUTS
+def progress_bar(settings: SamplerSettings, total: int, desc: str):
+    """A tqdm bar on stderr, shown when ``settings.progress_bar``."""
+    return tqdm(total=total, desc=desc, disable=not settings.progress_bar, file=sys.stderr,
+                leave=False, dynamic_ncols=True)
 
-        return NumpyroNUTS(model, settings, log=log)
-    from .nuts_blackjax import BlackjaxNUTS
 
-    return BlackjaxNUTS(model, settings, log=log)
+def stack_chains(states):
+    """Stack per-chain pytrees along a new leading chain axis."""
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+
+
+def chain_state(state, c: int):
+    """Chain ``c`` of a pytree with a leading chain axis."""
+    return jax.tree.map(lambda x: x[c], state)
+
+
+def warmup_chains(settings: SamplerSettings, key, desc: str, warm) -> Any:
+    """Run ``warm(c, key_c) -> post-warmup chain state`` for every chain; stack the states along a chain axis."""
+    keys = jax.random.split(key, settings.num_chains)
+    states = []
+    with progress_bar(settings, settings.num_chains, desc) as bar:
+        for c in range(settings.num_chains):
+            states.append(warm(c, keys[c]))
+            bar.update(1)
+    return stack_chains(states)
+
+
+def sample_chains(settings: SamplerSettings, key, n: int, desc: str, step) -> tuple[Any, ChunkDraws]:
+    """Run ``step(c, key_c) -> (new chain state, unit draws (n, 4), stats dict of (n,) arrays)`` for every chain.
+
+    Chains run one after the other (one compiled chunk serves all of them);
+    the results are stacked into a state with a chain axis and a :class:`ChunkDraws`.
+    """
+    keys = jax.random.split(key, settings.num_chains)
+    new_states, units, stats = [], [], []
+    with progress_bar(settings, settings.num_chains * n, desc) as bar:
+        for c in range(settings.num_chains):
+            new, unit, st = step(c, keys[c])
+            new_states.append(new)
+            units.append(np.asarray(unit))
+            stats.append({name: np.asarray(v) for name, v in st.items()})
+            bar.update(n)
+    stacked = {name: np.stack([st[name] for st in stats]) for name in stats[0]}
+    return stack_chains(new_states), ChunkDraws(np.stack(units), stacked)

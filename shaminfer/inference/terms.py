@@ -353,8 +353,9 @@ def pointwise_loglik(term: PreparedTerm, mu):
     Parameters
     ----------
     term : PreparedTerm
+        Data and precision matrix of the term.
     mu : (..., n) array
-        Predictions; leading axes broadcast.
+        Predicted data vectors (any leading batch axes).
 
     Returns
     -------

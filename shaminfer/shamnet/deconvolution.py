@@ -32,10 +32,9 @@ halo population, sets the tail), and the fixed point there is only a
 monotone compromise that slowly drifts with more iterations and feeds back on
 lower masses. With the default 40 iterations the SMF of the solution matches
 the target to rms ~3e-3 dex (max ~0.012) on 9 < log10 M* < 11, 0.01 dex on
-9-11.3 and fails beyond. SHAMNet's supervised stage therefore regresses only
-on nodes whose scatter-free match lies in 7 < log10 M* < 11 and leaves the
-tail to Eq. D4 (see :mod:`shaminfer.shamnet.train`); that stage is a
-deviation from App. D that serves the accuracy goal.
+9-11.3 and fails beyond. It is therefore an independent check of SHAMNet below the
+tail, not a training target: SHAMNet learns the whole range from Eq. D4
+(:mod:`shaminfer.shamnet.training.phase2`).
 """
 from __future__ import annotations
 
@@ -64,9 +63,14 @@ _TINY = 1e-300
 class SmhmSolution(NamedTuple):
     """Fixed-point solution.
 
-    logsm : (G,) median log10 M* [Msun] at the requested halo nodes
-    max_update : () largest |mu_{k+1} - mu_k| [dex] of the last iteration (convergence)
-    scatter_free : (G,) scatter-free abundance match x_target(N_h(>m)) at the same nodes
+    Attributes
+    ----------
+    logsm : (G,)
+        Median log10 M* [Msun] at the requested halo nodes.
+    max_update : ()
+        Largest ``|mu_{k+1} - mu_k|`` [dex] of the last iteration (convergence).
+    scatter_free : (G,)
+        Scatter-free abundance match ``x_target(N_h(>m))`` at the same nodes.
     """
 
     logsm: jnp.ndarray

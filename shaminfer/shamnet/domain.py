@@ -37,12 +37,20 @@ SDSS_FIDUCIAL = dict(logphi_star=float(np.log10(0.005)), alpha=-1.06, err_dex=0.
 class ShamNetDomain(NamedTuple):
     """Training domain. Arrays so that it can travel inside the network pytree.
 
-    center : (2,) posterior mean of (log10 phi*, alpha)
-    eigvecs : (2, 2) columns are the covariance eigenvectors
-    halfwidth : (2,) 5 sigma along each eigenvector
-    alpha_max : () upper bound on alpha (monotonic SMFs)
-    sigma_range : (2,) bounds for both sigma_lo and sigma_hi [dex]
-    logmpeak_range : (2,) halo masses the network was trained on [log10 Msun/h]
+    Attributes
+    ----------
+    center : (2,)
+        Posterior mean of (log10 phi*, alpha).
+    eigvecs : (2, 2)
+        Columns are the covariance eigenvectors.
+    halfwidth : (2,)
+        5 sigma along each eigenvector.
+    alpha_max : ()
+        Upper bound on alpha (monotonic SMFs).
+    sigma_range : (2,)
+        Bounds for both sigma_lo and sigma_hi [dex].
+    logmpeak_range : (2,)
+        Halo masses the network was trained on [log10 Msun/h].
     """
 
     center: jnp.ndarray

@@ -62,8 +62,12 @@ _OUT_K = 0.1
 class ShamNet(NamedTuple):
     """Network weights and its training domain (a pytree).
 
-    layers : tuple of (W (n_in, n_out), b (n_out,)) pairs, hidden then output.
-    domain : :class:`ShamNetDomain`.
+    Attributes
+    ----------
+    layers : tuple of (W, b) pairs
+        ``W`` (n_in, n_out), ``b`` (n_out,); hidden layers, then the output layer.
+    domain : ShamNetDomain
+        The training domain.
     """
 
     layers: tuple
@@ -88,9 +92,13 @@ def init_shamnet(key, domain: ShamNetDomain, *, hidden=DEFAULT_HIDDEN) -> ShamNe
 class BasisShamNet(NamedTuple):
     """Monotone-basis SHAMNet (see the module docstring; a pytree).
 
-    layers : tuple of (W, b) pairs; the first takes the 4 scaled theta inputs, the
-             last gives 2 + K outputs (offset, raw w_0, raw w_1..w_K).
-    domain : :class:`ShamNetDomain`.
+    Attributes
+    ----------
+    layers : tuple of (W, b) pairs
+        The first takes the 4 scaled theta inputs, the last gives 2 + K outputs
+        (offset, raw w_0, raw w_1..w_K).
+    domain : ShamNetDomain
+        The training domain.
     """
 
     layers: tuple

@@ -45,8 +45,12 @@ SAMPLE_KINDS = ("threshold", "bin")
 class Sample(NamedTuple):
     """A galaxy sample selected on log10 M* [Msun].
 
-    kind : "threshold" (log10 M* >= lo) or "bin" (lo <= log10 M* < hi).
-    lo, hi : log10 M* [Msun]; ``hi`` is ``inf`` for a threshold.
+    Attributes
+    ----------
+    kind : str
+        ``"threshold"`` (log10 M* >= lo) or ``"bin"`` (lo <= log10 M* < hi).
+    lo, hi : float
+        log10 M* [Msun]; ``hi`` is ``inf`` for a threshold.
     """
 
     kind: str

@@ -27,7 +27,7 @@ import numpy as np
 from ..ingredients.theta import ShamParams
 from .config import StatsConfig, check_config, ds_bin_edges
 from .lensing import merge_annuli
-from .predict import Predictions, resolve_smhm
+from .predictions import Predictions, resolve_smhm
 from .weights import galaxy_logsm_pdf_params
 
 __all__ = [
@@ -154,7 +154,7 @@ def montecarlo_predict(theta, catalog, config: StatsConfig, *, seed, net=None, s
     catalog : SubhaloCatalog
     config : StatsConfig
     seed : int or numpy SeedSequence, keyword-only
-    net, smhm : keyword-only
+    net, smhm : ShamNet or None, callable or None, keyword-only
         The median SMHM, as in :func:`shaminfer.stats.predict.make_predictor`.
     kernel : {"triweight", "gaussian"}, keyword-only
     nthreads : int, keyword-only

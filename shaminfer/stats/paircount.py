@@ -69,6 +69,8 @@ _MAX_NCELL = 2048
 class PairSums(NamedTuple):
     """Weighted pair counts and neighbour sums.
 
+    Attributes
+    ----------
     dd : array (nrp,)
         ``DD_i`` (Eq. 14), ordered pairs.
     g : array (N, nrp)

@@ -23,68 +23,21 @@ starting point of an analysis.
 """
 from __future__ import annotations
 
-import functools
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import jax.numpy as jnp
 import numpy as np
 
-from ..ingredients.validate import is_traced
 from .clustering import PAIR_ENGINES, make_pair_counter, random_pair_counts, wp_from_pair_counts
 from .config import StatsConfig, check_config, ds_bin_edges
 from .lensing import MAX_MISSING_PROFILE_WEIGHT, delta_sigma_from_weights, merge_annuli, missing_profile_fraction
+from .checks import check_missing_profiles, check_wp_pairs
+from .predictions import Predictions, checked_pdf_params, resolve_smhm
 from .smf import smf_from_weights
-from .weights import galaxy_logsm_pdf_params, sample_weights, smf_bin_weights
+from .tabulated import make_tabulated_predictor
+from .weights import sample_weights, smf_bin_weights
 
 __all__ = ["ENGINES", "Predictions", "make_predictor", "predict", "resolve_smhm"]
-
-
-class Predictions(NamedTuple):
-    """Predicted statistics; a field is empty when the configuration asks for none.
-
-    smf : array (nsmf,)
-        Stellar mass function [dex^-1 (Mpc/h)^-3] (Eq. 7).
-    wp : array (nsample, nrp)
-        Projected correlation function [Mpc/h] of each sample (Eqs. 13-17).
-    delta_sigma : array (nsample, nR)
-        Stacked excess surface density [h Msun / pc^2] of each sample (Eq. 11).
-    """
-
-    smf: jnp.ndarray
-    wp: jnp.ndarray
-    delta_sigma: jnp.ndarray
-
-
-def resolve_smhm(*, net=None, smhm=None):
-    """The SMHM callable ``(theta, logmpeak) -> log10 M*`` and the SHAMNet it uses (or None).
-
-    ``smhm`` wins when given; otherwise SHAMNet's ``predict_logsm`` with ``net``
-    (``None``: the shipped weights, loaded once here) and ``monotone=False``: the
-    bare network on each point. The statistics do not need an SMHM that rises with
-    Mpeak (the bare network dips by < 1e-4 dex on a few theta in ten thousand,
-    models/README.md), and the rising table costs 3001 network evaluations per
-    theta, ten times the tabulated engine's gradient. Pass
-    ``smhm=predict_logsm`` for the rising SMHM.
-    """
-    if smhm is not None:
-        if not callable(smhm):
-            raise ValueError(f"smhm: expected a callable (theta, logmpeak) -> log10 M*, found {type(smhm).__name__}")
-        return smhm, None
-    from ..shamnet import load_shamnet, predict_logsm
-
-    net = load_shamnet() if net is None else net
-    return functools.partial(predict_logsm, net=net, monotone=False), net
-
-
-def _check_theta(theta, net) -> None:
-    for name, value in zip(getattr(theta, "_fields", [f"[{i}]" for i in range(len(theta))]), theta):
-        arr = np.asarray(value, dtype=np.float64)
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"theta.{name}: expected finite values, found {arr.tolist()!r}")
-    if net is not None:
-        from ..shamnet import check_theta_in_domain
-
-        check_theta_in_domain(theta, net=net)
 
 
 ENGINES = PAIR_ENGINES + ("tabulated",)
@@ -125,8 +78,6 @@ def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine:
     if engine not in ENGINES:
         raise ValueError(f"engine: expected one of {ENGINES}, found {engine!r}")
     if engine == "tabulated":
-        from .tabulated import make_tabulated_predictor  # lazy: tabulated imports this module
-
         return make_tabulated_predictor(catalog, config, net=net, smhm=smhm, nthreads=nthreads,
                                         max_missing_profile_weight=max_missing_profile_weight, **tabulated_options)
     if tabulated_options:
@@ -168,30 +119,12 @@ def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine:
         w = np.asarray(weights, dtype=np.float64)
         if dd_fn is not None:
             s1 = w.sum(axis=-1)
-            pairs = s1 * s1 - (w * w).sum(axis=-1)
-            bad = ~(pairs > 0)
-            if bad.any():
-                raise ValueError(
-                    f"config.samples: expected every w_p sample to hold more than one effective galaxy, found "
-                    f"{int(bad.sum())} sample(s) with (sum w)^2 - sum w^2 <= 0: "
-                    f"{[samples[i] for i in np.flatnonzero(bad)]}"
-                )
+            check_wp_pairs(s1, (w * w).sum(axis=-1), samples)
         if profiles is not None:
-            frac = missing_profile_fraction(w, has_profile)
-            bad = frac > max_missing
-            if bad.any():
-                raise ValueError(
-                    f"config.samples: expected at most {max_missing:g} of each Delta Sigma sample's weight on "
-                    f"subhalos without a lensing profile, found {int(bad.sum())} sample(s) above it "
-                    f"(fractions {np.round(frac[bad], 4).tolist()} for {[samples[i] for i in np.flatnonzero(bad)]}); "
-                    "raise the sample's stellar mass, give more subhalos profiles, or pass ds_rbins=()"
-                )
+            check_missing_profiles(missing_profile_fraction(w, has_profile), max_missing, samples)
 
     def predictor(theta) -> Predictions:
-        concrete = not is_traced(theta)
-        if concrete:
-            _check_theta(theta, net_used)
-        mu, sigma = galaxy_logsm_pdf_params(theta, logmpeak, smhm=smhm_fn)
+        mu, sigma, concrete = checked_pdf_params(theta, logmpeak, smhm=smhm_fn, net=net_used)
         dtype = jnp.result_type(mu, sigma)
         if smf_edges.size:
             smf = smf_from_weights(smf_bin_weights(mu, sigma, smf_edges), smf_edges, volume)

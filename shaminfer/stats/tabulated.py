@@ -66,11 +66,11 @@ import numpy as np
 
 from ..catalogs.cache import atomic_write, cache_dir, cache_key, hash_arrays
 from ..ingredients.triweight import TRIWEIGHT_HALF_WIDTH
-from ..ingredients.validate import is_traced
 from .clustering import cylinder_shell_volumes
 from .config import StatsConfig, check_config, ds_bin_edges
 from .lensing import MAX_MISSING_PROFILE_WEIGHT, merge_annuli
-from .predict import Predictions, _check_theta, resolve_smhm
+from .checks import check_missing_profiles, check_wp_pairs
+from .predictions import Predictions, checked_pdf_params, resolve_smhm
 from .tabulated_kernel import TABLE_REACH, pair_table
 from .weights import galaxy_logsm_pdf_params, sample_weights, smf_bin_weights
 
@@ -108,6 +108,8 @@ _PROBE_POINTS = 512
 class NodeGrid(NamedTuple):
     """log10 Mpeak nodes [Msun/h] of the hat-function interpolation.
 
+    Attributes
+    ----------
     nodes : array (K,)
         Increasing; ``nodes[0]`` is the lowest Mpeak kept, ``nodes[-1] >= max log10 Mpeak`` of the catalog.
     """
@@ -118,12 +120,20 @@ class NodeGrid(NamedTuple):
 class Tables(NamedTuple):
     """Theta-independent tables of the tabulated engine (numpy arrays; see the module docstring).
 
-    nodes : (K,) log10 Mpeak [Msun/h]
-    count : (K,) ``n_k``
-    overlap : (K, K) ``O_kl``
-    pair : (nrp, K, K) ``T_i[k, l]`` (ordered pairs)
-    profile_sum : (K, nR) ``D_k(R)`` [h Msun / pc^2]
-    profile_count : (K,) ``n^DS_k``
+    Attributes
+    ----------
+    nodes : (K,)
+        log10 Mpeak [Msun/h].
+    count : (K,)
+        ``n_k``.
+    overlap : (K, K)
+        ``O_kl``.
+    pair : (nrp, K, K)
+        ``T_i[k, l]`` (ordered pairs).
+    profile_sum : (K, nR)
+        ``D_k(R)`` [h Msun / pc^2].
+    profile_count : (K,)
+        ``n^DS_k``.
     """
 
     nodes: np.ndarray
@@ -422,31 +432,15 @@ def make_tabulated_predictor(catalog, config: StatsConfig, *, net=None, smhm=Non
                     f"node log10 Mpeak = {nodes[0]:.3f}, found {bad} with non-zero weight; theta lies outside the "
                     "probed domain: pass probe_thetas covering it (or nodes=...)")
         if want_wp:
-            s1 = w @ np_tables.count
-            s2 = np.einsum("sk,kl,sl->s", w, np_tables.overlap, w)
-            bad = ~(s1 * s1 - s2 > 0)
-            if bad.any():
-                raise ValueError(
-                    f"config.samples: expected every w_p sample to hold more than one effective galaxy, found "
-                    f"{int(bad.sum())} sample(s) with (sum w)^2 - sum w^2 <= 0: "
-                    f"{[samples[i] for i in np.flatnonzero(bad)]}")
+            check_wp_pairs(w @ np_tables.count, np.einsum("sk,kl,sl->s", w, np_tables.overlap, w), samples)
         if want_ds:
             total = w @ np_tables.count
             with np.errstate(invalid="ignore", divide="ignore"):
                 frac = np.where(total > 0, 1.0 - (w @ np_tables.profile_count) / np.where(total > 0, total, 1.0), 1.0)
-            bad = frac > max_missing + 1e-12
-            if bad.any():
-                raise ValueError(
-                    f"config.samples: expected at most {max_missing:g} of each Delta Sigma sample's weight on "
-                    f"subhalos without a lensing profile, found {int(bad.sum())} sample(s) above it "
-                    f"(fractions {np.round(frac[bad], 4).tolist()} for {[samples[i] for i in np.flatnonzero(bad)]}); "
-                    "raise the sample's stellar mass, give more subhalos profiles, or pass ds_rbins=()")
+            check_missing_profiles(frac, max_missing + 1e-12, samples)
 
     def predictor(theta) -> Predictions:
-        concrete = not is_traced(theta)
-        if concrete:
-            _check_theta(theta, net_used)
-        mu, sigma = galaxy_logsm_pdf_params(theta, node_m, smhm=smhm_fn)
+        mu, sigma, concrete = checked_pdf_params(theta, node_m, smhm=smhm_fn, net=net_used)
         dtype = jnp.result_type(mu, sigma)
         w_samples = sample_weights(mu, sigma, samples)
         w_smf = smf_bin_weights(mu, sigma, smf_edges) if smf_edges.size else None

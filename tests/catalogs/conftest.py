@@ -1,4 +1,4 @@
-"""Fixtures for the catalog tests: one shared small universe (built in the session's private cache, tests/conftest.py)."""
+"""Fixtures for the catalog tests: one shared small universe (built in the test run's private cache, tests/conftest.py)."""
 import pytest
 
 

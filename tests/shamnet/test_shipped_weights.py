@@ -37,7 +37,7 @@ def test_accuracy_on_held_out_theta():
     net = load_shamnet()
     rep = smf_accuracy(net, sample_domain(TEST_SEED, 50))
     # benchmark goal on 1000 theta: rms <= 0.005, max <= 0.03 (see benchmarks/RESULTS.md for what is reached)
-    # shipped network (models/README.md) on these 50 theta: rms 0.00470, max 0.0224 (2026-11-23, thirteenth session)
+    # shipped network (models/README.md) on these 50 theta: rms 0.00470, max 0.0224 (2026-11-23)
     assert rep.rms_dex < 0.005 and rep.max_abs_dex < 0.03, (rep.rms_dex, rep.max_abs_dex)
 
 
@@ -64,8 +64,8 @@ def test_monotonic_at_the_former_hole():
 ])
 def test_monotonic_in_the_corner_where_networks_dip(theta):
     # the 2 of 2000 face-crowded theta of the benchmark's dense check (seed 78, face power 3) where the 128-64-32-16
-    # network shipped until the seventh session (now models/shamnet_ft_seed12.npz) dipped to slope -0.0003; the
-    # shipped network's bare SMHM dips at the second (slope -0.0019), the SMHM predict_logsm returns rises at both
+    # network of lineage step 6 (models/lineage/shamnet_ft_seed12.npz) dips to slope -0.0003; the default
+    # network's bare SMHM dips at the second (slope -0.0019), the SMHM predict_logsm returns rises at both
     assert _min_slope_at(theta) > 0.0
 
 
@@ -86,9 +86,22 @@ def test_gradients_match_finite_differences():
     check_grads(f, tuple(float(v[0]) for v in th) + (12.70023,), order=1, modes=["fwd", "rev"], eps=1e-6)
 
 
-@pytest.mark.parametrize("path", sorted(default_weights_path().parent.glob("shamnet_*.npz")), ids=lambda p: p.name)
+MODELS_DIR = default_weights_path().parent
+LINEAGE_DIR = MODELS_DIR / "lineage"  # intermediate steps of models/README.md: in the repository, not in the wheel
+SHIPPED_WEIGHTS = ["shamnet_basis_seed45.npz", "shamnet_default.npz", "shamnet_ft_seed6.npz"]
+WEIGHT_FILES = sorted(MODELS_DIR.glob("shamnet_*.npz")) + sorted(LINEAGE_DIR.glob("shamnet_*.npz"))
+
+
+def test_only_the_three_shipped_networks_sit_in_the_packaged_folder():
+    """The wheel packages models/* (no subfolder): the default, the paper-architecture and the basis network."""
+    assert sorted(p.name for p in MODELS_DIR.glob("*.npz")) == SHIPPED_WEIGHTS
+    for name in SHIPPED_WEIGHTS:
+        assert (MODELS_DIR / name).with_suffix(".json").is_file()
+
+
+@pytest.mark.parametrize("path", WEIGHT_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_shipped_file_loads_with_its_card(path):
-    """Every weights file of the lineage in models/ (models/README.md) matches its card's checksum and architecture."""
+    """Every weights file in models/ and models/lineage/ (models/README.md) matches its card's checksum and architecture."""
     from shaminfer.shamnet.network import architecture, basis_knots, hidden_widths
 
     net = load_shamnet(path)
@@ -102,3 +115,13 @@ def test_every_shipped_file_loads_with_its_card(path):
         # monotone by construction: the card's slope and a check here are positive
         assert card["accuracy"]["min_smhm_slope_10_to_15p5"] > 0
         assert np.all(min_smhm_slope(net, sample_domain(TEST_SEED + 3, 50, net=net)) > 0)
+
+
+def test_every_warm_start_names_a_kept_file_by_checksum():
+    """The recipe of models/README.md can be replayed: each card's start (--init or --distil) is kept by checksum."""
+    kept = {json.loads(p.with_suffix(".json").read_text())["sha256"] for p in WEIGHT_FILES}
+    for path in WEIGHT_FILES:
+        training = json.loads(path.with_suffix(".json").read_text())["training"]
+        for key in ("init_weights", "distilled_from"):
+            if training.get(key):
+                assert training[key]["sha256"] in kept, (path.name, key)

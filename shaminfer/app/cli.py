@@ -1,0 +1,232 @@
+"""The ``shaminfer`` command line: ``mock``, ``fit``, ``compare``, ``demo`` (and ``train-shamnet``).
+
+Each subcommand is registered by an *adder*, a function that receives the
+argparse subparsers object, adds its parser and sets ``func`` (a function of
+the parsed arguments returning an exit code). Register a new subcommand with
+:func:`register_command`::
+
+    from shaminfer.app.cli import register_command
+
+    @register_command
+    def add_my_parser(subparsers):
+        p = subparsers.add_parser("my-command", help="...")
+        p.set_defaults(func=lambda args: 0)
+        return p
+
+Errors in the inputs (a bad configuration key, a covariance that is not
+positive definite, a prior outside SHAMNet's domain, a missing file) print
+one message naming the problem and exit with status 2; ``--traceback`` shows
+the Python traceback instead. Ctrl-C during a fit exits with status 130 and
+leaves a valid partial run that the same command resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+__all__ = ["register_command", "build_parser", "main"]
+
+CommandAdder = Callable[[argparse._SubParsersAction], argparse.ArgumentParser]
+_COMMANDS: list[CommandAdder] = []
+
+
+def register_command(adder: CommandAdder) -> CommandAdder:
+    """Register ``adder(subparsers)`` to add a subcommand (usable as a decorator)."""
+    if adder not in _COMMANDS:
+        _COMMANDS.append(adder)
+    return adder
+
+
+def _print(msg: str = "") -> None:
+    print(msg, flush=True)
+
+
+def _toml_command(subparsers, name: str, func, *, help: str, description: str):
+    """Add subcommand ``name`` that reads a TOML configuration (its first argument) and runs ``func(args)``."""
+    p = subparsers.add_parser(name, help=help, description=description)
+    p.add_argument("config", type=Path, help=f"{name} configuration (TOML)")
+    p.set_defaults(func=func)
+    return p
+
+
+def _print_files(files) -> int:
+    """List the files a command wrote; the command's exit status (0)."""
+    for name, path in files.items():
+        _print(f"  {name}: {path}")
+    return 0
+
+
+@register_command
+def add_mock_parser(subparsers):
+    p = _toml_command(subparsers, "mock", _cmd_mock, help="make a mock data file from a TOML configuration",
+                      description="Compute the SMF, w_p and Delta Sigma with the exact forward model at theta_true, "
+                                  "their jackknife (or given) covariance and optional noise, and save them to one "
+                                  ".npz file (see shaminfer.app.config).")
+    p.add_argument("--output", type=Path, default=None, help="override mock.output")
+    return p
+
+
+def _cmd_mock(args) -> int:
+    from .config import load_mock_config
+    from .pipeline import run_mock
+
+    cfg = load_mock_config(args.config)
+    if args.output is not None:
+        cfg = cfg._replace(output=args.output.resolve())
+    mock = run_mock(cfg)
+    _print(f"mock written to {cfg.output}")
+    _print(f"  smf {mock.smf.shape}, wp {mock.wp.shape}, delta_sigma {mock.delta_sigma.shape}; "
+           f"theta_true {tuple(round(x, 5) for x in mock.theta_true)}")
+    return 0
+
+
+@register_command
+def add_fit_parser(subparsers):
+    p = _toml_command(subparsers, "fit", _cmd_fit, help="sample the posterior of theta with NUTS",
+                      description="Fit a data file with NumPyro or BlackJAX NUTS; write posterior.nc, summary.csv "
+                                  "and corner, trace and data-vs-posterior-predictive PNGs. Rerunning the same "
+                                  "command resumes an interrupted run.")
+    p.add_argument("--run-dir", type=Path, default=None, help="override run_dir")
+    p.add_argument("--backend", choices=("numpyro", "blackjax"), default=None, help="override sampler.backend")
+    p.add_argument("--restart", action="store_true", help="discard an existing checkpoint in the run directory")
+    p.add_argument("--max-chunks", type=int, default=None,
+                   help="stop after this many chunks of draws (the run stays resumable)")
+    p.add_argument("--no-plots", action="store_true", help="skip the figures")
+    return p
+
+
+def _cmd_fit(args) -> int:
+    from .config import load_fit_config
+    from .pipeline import describe, run_fit_config, write_fit_outputs
+
+    cfg = load_fit_config(args.config)
+    if args.run_dir is not None:
+        cfg = cfg._replace(run_dir=args.run_dir.resolve())
+    if args.backend is not None:
+        cfg = cfg._replace(sampler=cfg.sampler._replace(backend=args.backend))
+    if args.max_chunks is not None and args.max_chunks < 1:
+        raise ValueError(f"--max-chunks: expected an integer >= 1, found {args.max_chunks}")
+    result = run_fit_config(cfg, restart=args.restart, max_chunks=args.max_chunks)
+    if result.idata is None:
+        _print(f"{cfg.run_dir}: warmup done, no draws yet; rerun to continue")
+        return 0
+    outputs = write_fit_outputs(result, plots=cfg.plots and not args.no_plots)
+    _print(describe(outputs))
+    done = int(result.idata.attrs["draws_done"])
+    if not result.complete:
+        _print(f"partial run: {done}/{cfg.sampler.num_samples} draws per chain; rerun the same command to resume")
+    return _print_files(outputs.files)
+
+
+@register_command
+def add_compare_parser(subparsers):
+    p = subparsers.add_parser("compare", help="compare the posteriors of several runs",
+                              description="Forest plot, overlaid pair (corner) plot and a summary table of "
+                                          "several runs, plus az.compare's PSIS-LOO table when they fit the "
+                                          "same data with the same likelihood terms.")
+    p.add_argument("runs", nargs="+", type=Path, help="run directories (or posterior.nc files)")
+    p.add_argument("--out", type=Path, default=None, help="output directory (default: <first run>/../compare)")
+    p.add_argument("--names", default=None, help="comma-separated run labels")
+    p.set_defaults(func=_cmd_compare)
+    return p
+
+
+def _cmd_compare(args) -> int:
+    import pandas as pd
+
+    from .compare import compare_runs
+
+    if len(args.runs) < 2:
+        raise ValueError(f"compare: expected at least 2 runs, found {len(args.runs)}")
+    names = None if args.names is None else [n.strip() for n in args.names.split(",")]
+    if names is not None and len(names) != len(args.runs):
+        raise ValueError(f"--names: expected {len(args.runs)} labels, found {len(names)}")
+    first = args.runs[0] if args.runs[0].is_dir() else args.runs[0].parent
+    out = args.out if args.out is not None else first.parent / "compare"
+    res = compare_runs(args.runs, out, names=names)
+    with pd.option_context("display.width", 160, "display.max_columns", 40):
+        _print(res.summary.T.to_string())
+        if res.loo is not None:
+            _print("\nPSIS-LOO (az.compare):")
+            _print(res.loo.to_string())
+        else:
+            _print(f"\nLOO table skipped: {res.loo_reason}")
+    return _print_files(res.files)
+
+
+@register_command
+def add_demo_parser(subparsers):
+    p = subparsers.add_parser("demo", help="run the end-to-end demo (mock, two fits, comparison)",
+                              description="Mock data on the synthetic default universe, fits of the SMF alone "
+                                          "and of SMF + w_p + Delta Sigma, and their comparison, under one "
+                                          "directory (see shaminfer.app.demo).")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="run directory (default runs/demo)")
+    p.add_argument("--size", choices=("full", "small"), default="full")
+    p.add_argument("--engine", default="tabulated",
+                   help="forward-model engine of the fits (the mock always uses the exact one)")
+    p.add_argument("--backend", choices=("numpyro", "blackjax"), default="numpyro")
+    p.add_argument("--shamnet", default="", help="SHAMNet weights (default: the shipped ones)")
+    p.add_argument("--mass-functions-only", action="store_true",
+                   help="write only OUT/mass_functions/ (no mock, fits or comparison)")
+    p.set_defaults(func=_cmd_demo)
+    return p
+
+
+def _cmd_demo(args) -> int:
+    from .demo import mass_function_summary, run_demo
+
+    if args.mass_functions_only:
+        mass_function_summary(args.out / "mass_functions")
+        return 0
+    res = run_demo(args.out, size=args.size, engine=args.engine, backend=args.backend, shamnet=args.shamnet,
+                   progress_bar=sys.stderr.isatty())
+    for name, f in res.summary["fits"].items():
+        c = f["convergence"]
+        _print(f"{name}: R-hat max {c['rhat_max']:.3f}, ESS bulk min {c['ess_bulk_min']:.0f}, divergences "
+               f"{c['divergences']}, theta_true inside the 95% interval: {f['coverage_95']}")
+    _print(f"demo finished in {res.summary['seconds']['total']:.0f} s; outputs under {res.out_dir}")
+    return 0
+
+
+@register_command
+def add_train_shamnet_parser(subparsers):
+    from .train_shamnet import add_train_parser
+
+    return add_train_parser(subparsers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``shaminfer`` parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(prog="shaminfer", description=(
+        "Exact, differentiable SHAM predictions of galaxy clustering and lensing, with HMC inference."))
+    parser.add_argument("--traceback", action="store_true", help="show Python tracebacks of input errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for adder in _COMMANDS:
+        adder(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``shaminfer`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .. import configure_jax
+
+    configure_jax()
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"shaminfer {args.command}: interrupted; the files written so far are valid, and rerunning "
+              "the same command resumes", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError) as exc:
+        if args.traceback:
+            raise
+        print(f"shaminfer {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

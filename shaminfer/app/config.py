@@ -1,0 +1,382 @@
+"""TOML configuration of ``shaminfer mock`` and ``shaminfer fit``: schema and validation.
+
+Mock configuration (``shaminfer mock CONFIG``)::
+
+    [catalog]            # which subhalo catalog the forward model runs on
+    source = "synthetic" # "synthetic" (synthetic_universe), "small_test" or "file"
+    seed = 0
+    box_size = 175.0     # Mpc/h (synthetic only)
+    logmpeak_min = 11.0  # log10 Msun/h (synthetic only)
+    profile_logmpeak_min = 11.5  # lensing profiles above this log10 Mpeak (synthetic only)
+    path = "cat.npz"     # (file only) catalogs.load_catalog
+
+    [stats]              # StatsConfig: bins and samples
+    smf_edges = {lo = 9.75, hi = 11.75, n = 9}     # or an explicit list of edges, log10 Msun
+    samples = [{kind = "threshold", lo = 10.0}, {kind = "bin", lo = 10.0, hi = 10.5}]
+    rp_edges = {lo = 0.5, hi = 20.0, n = 7}        # or a list; log-spaced, Mpc/h
+    pi_max = 20.0                                  # Mpc/h
+    ds_rebin = 3                                   # merge the catalog's lensing annuli 3 at a time
+
+    [forward]
+    engine = "tabulated" # forward-model engine of the fits ("exact", "corrfunc", "tabulated"); mocks use "exact"
+    shamnet = ""         # path to SHAMNet weights ("" = the shipped default)
+
+    [mock]
+    theta_true = {logphi_star = -2.301, alpha = -1.07, sigma_lo = 0.35, sigma_hi = 0.22}
+    covariance = "jackknife"  # or the path of an .npz with cov_smf, cov_wp, cov_delta_sigma
+    jackknife_n_side = 3      # n_side^3 subvolumes
+    noise = false             # add a draw from the covariance
+    noise_seed = 0
+    diag_regularization = 0.0 # C + eps diag(C); only if the jackknife matrix is singular
+    output = "mock.npz"
+
+Fit configuration (``shaminfer fit CONFIG``)::
+
+    data = "mock.npz"              # from `shaminfer mock` (or the same layout, see mock.py)
+    run_dir = "runs/fit"           # default: next to the config, named after it
+    terms = ["smf", "wp", "delta_sigma"]
+    wp_samples = [0, 1, 2]         # default: every sample in the data file
+    delta_sigma_samples = [0, 1, 2]
+
+    [forward]                      # optional: overrides the data file's forward model
+    engine = "exact"
+
+    [prior]
+    kind = "domain"                # SHAMNet's training box (priors.domain_prior), or "box"
+    margin = 0.02
+    # lo = {logphi_star = ..., alpha = ..., sigma_lo = ..., sigma_hi = ...}  (kind = "box")
+    # hi = {...}
+
+    [sampler]                      # sampling.SamplerSettings
+    backend = "numpyro"            # or "blackjax"
+    num_chains = 4
+    num_warmup = 500
+    num_samples = 500
+    chunk_size = 100
+    seed = 0
+    target_accept = 0.8
+    max_tree_depth = 10
+    dense_mass = true              # dense (4x4) metric
+    init = "laplace"               # or "prior" (see initialization.py)
+    progress_bar = true
+
+    [output]
+    plots = true                   # corner, trace and data-vs-posterior-predictive PNGs
+
+Relative paths are relative to the configuration file. An unknown key, a
+value of the wrong type or out of range, or a missing required key raises
+:class:`ConfigError` naming the key.
+"""
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Callable, Mapping, NamedTuple
+
+from ..ingredients import ShamParams
+from ..inference.sampling import BACKENDS, DEFAULT_SAMPLER_PDICT, SamplerSettings
+from .toml_io import load_toml
+
+__all__ = [
+    "ConfigError",
+    "MockConfig",
+    "FitConfig",
+    "TERM_KINDS",
+    "parse_mock_config",
+    "parse_fit_config",
+    "load_mock_config",
+    "load_fit_config",
+    "edges_from_spec",
+]
+
+TERM_KINDS = ("smf", "wp", "delta_sigma")
+CATALOG_SOURCES = ("synthetic", "small_test", "file")
+_REQUIRED = object()
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the file and the key."""
+
+
+class _Field(NamedTuple):
+    types: tuple
+    default: Any = _REQUIRED
+    check: Callable[[Any], str | None] | None = None
+
+
+def _type_name(types: tuple) -> str:
+    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
+             dict: "a table"}
+    return " or ".join(names.get(t, t.__name__) for t in types)
+
+
+def _is_type(value, types: tuple) -> bool:
+    if isinstance(value, bool):
+        return bool in types
+    if isinstance(value, int) and float in types:
+        return True
+    return isinstance(value, tuple(t for t in types if t is not bool))
+
+
+def _validate(raw: Mapping, schema: Mapping[str, Any], *, where: str, prefix: str = "") -> dict:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: key '{prefix.rstrip('.')}': expected a table, found {raw!r}")
+    out = {}
+    for key in raw:
+        if key not in schema:
+            close = difflib.get_close_matches(key, list(schema), n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+            raise ConfigError(
+                f"{where}: unknown key '{prefix}{key}'{hint}; allowed keys here: {sorted(schema)}"
+            )
+    for key, spec in schema.items():
+        path = f"{prefix}{key}"
+        if isinstance(spec, Mapping):
+            out[key] = _validate(raw.get(key, {}), spec, where=where, prefix=f"{path}.")
+            continue
+        if key not in raw:
+            if spec.default is _REQUIRED:
+                raise ConfigError(f"{where}: missing required key '{path}'")
+            out[key] = spec.default
+            continue
+        value = raw[key]
+        if not _is_type(value, spec.types):
+            raise ConfigError(f"{where}: key '{path}': expected {_type_name(spec.types)}, found {value!r}")
+        if isinstance(value, int) and not isinstance(value, bool) and float in spec.types and int not in spec.types:
+            value = float(value)
+        if spec.check is not None:
+            msg = spec.check(value)
+            if msg:
+                raise ConfigError(f"{where}: key '{path}': expected {msg}, found {value!r}")
+        out[key] = value
+    return out
+
+
+def _min(lo):
+    return lambda v: None if v >= lo else f"a value >= {lo}"
+
+
+def _positive(v):
+    return None if v > 0 else "a positive value"
+
+
+def _one_of(options):
+    return lambda v: None if v in options else f"one of {list(options)}"
+
+
+def _check_edges(v) -> str | None:
+    if isinstance(v, list):
+        ok = len(v) >= 2 and all(_is_type(x, (float,)) for x in v) and all(a < b for a, b in zip(v, v[1:]))
+        return None if ok else "a list of at least 2 increasing numbers"
+    ok = set(v) == {"lo", "hi", "n"} and _is_type(v["lo"], (float,)) and _is_type(v["hi"], (float,)) \
+        and v["lo"] < v["hi"] and isinstance(v["n"], int) and not isinstance(v["n"], bool) and v["n"] >= 1
+    return None if ok else "{lo = <number>, hi = <number> > lo, n = <bins >= 1>} or a list of edges"
+
+
+def _check_samples(v) -> str | None:
+    msg = ('a non-empty list of tables {kind = "threshold", lo = <log10 M*>} or '
+           '{kind = "bin", lo = <log10 M*>, hi = <log10 M*> > lo}')
+    if not v:
+        return msg
+    for s in v:
+        if not isinstance(s, Mapping) or s.get("kind") not in ("threshold", "bin"):
+            return msg
+        keys = {"kind", "lo"} if s["kind"] == "threshold" else {"kind", "lo", "hi"}
+        if set(s) != keys or not all(_is_type(s[k], (float,)) for k in keys - {"kind"}):
+            return msg
+        if s["kind"] == "bin" and not s["lo"] < s["hi"]:
+            return msg
+    return None
+
+
+def _check_theta(v) -> str | None:
+    msg = f"a table with the 4 numbers {list(ShamParams._fields)}"
+    ok = set(v) == set(ShamParams._fields) and all(_is_type(x, (float,)) for x in v.values())
+    return None if ok else msg
+
+
+def _check_int_list(v) -> str | None:
+    ok = all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v) and len(set(v)) == len(v) and v
+    return None if ok else "a non-empty list of distinct sample indices >= 0"
+
+
+def _check_terms(v) -> str | None:
+    ok = v and all(t in TERM_KINDS for t in v) and len(set(v)) == len(v)
+    return None if ok else f"a non-empty list of distinct names from {list(TERM_KINDS)}"
+
+
+_FORWARD_SCHEMA = {
+    "engine": _Field((str,), "tabulated"),
+    "shamnet": _Field((str,), ""),
+}
+
+_MOCK_SCHEMA = {
+    "catalog": {
+        "source": _Field((str,), "synthetic", _one_of(CATALOG_SOURCES)),
+        "seed": _Field((int,), 0, _min(0)),
+        "box_size": _Field((float,), 175.0, _positive),
+        "logmpeak_min": _Field((float,), 11.0),
+        "profile_logmpeak_min": _Field((float,), 11.5),
+        "path": _Field((str,), ""),
+    },
+    "stats": {
+        "smf_edges": _Field((list, dict), {"lo": 9.75, "hi": 11.75, "n": 8}, _check_edges),
+        "samples": _Field((list,), [{"kind": "threshold", "lo": 10.0}, {"kind": "threshold", "lo": 10.5},
+                                    {"kind": "threshold", "lo": 11.0}], _check_samples),
+        "rp_edges": _Field((list, dict), {"lo": 0.5, "hi": 20.0, "n": 7}, _check_edges),
+        "pi_max": _Field((float,), 20.0, _positive),
+        "ds_rebin": _Field((int,), 3, _min(1)),
+    },
+    "forward": _FORWARD_SCHEMA,
+    "mock": {
+        "theta_true": _Field((dict,), _REQUIRED, _check_theta),
+        "covariance": _Field((str,), "jackknife"),
+        "jackknife_n_side": _Field((int,), 3, _min(2)),
+        "noise": _Field((bool,), False),
+        "noise_seed": _Field((int,), 0, _min(0)),
+        "diag_regularization": _Field((float,), 0.0, _min(0.0)),
+        "output": _Field((str,), "mock.npz"),
+    },
+}
+
+_SAMPLER_CHECKS = {
+    "backend": _one_of(BACKENDS), "num_chains": _min(1), "num_warmup": _min(1), "num_samples": _min(1),
+    "chunk_size": _min(1), "seed": _min(0), "max_tree_depth": _min(1),
+    "target_accept": lambda v: None if 0 < v < 1 else "a number in (0, 1)",
+    "init": _one_of(("laplace", "prior")),
+}
+
+_FIT_SCHEMA = {
+    "data": _Field((str,)),
+    "run_dir": _Field((str,), ""),
+    "terms": _Field((list,), list(TERM_KINDS), _check_terms),
+    "wp_samples": _Field((list,), [], lambda v: None if not v else _check_int_list(v)),
+    "delta_sigma_samples": _Field((list,), [], lambda v: None if not v else _check_int_list(v)),
+    "forward": {"engine": _Field((str,), ""), "shamnet": _Field((str,), "")},
+    "prior": {
+        "kind": _Field((str,), "domain", _one_of(("domain", "box"))),
+        "margin": _Field((float,), 0.02, lambda v: None if 0 < v < 0.5 else "a fraction in (0, 0.5)"),
+        "lo": _Field((dict,), {}, lambda v: None if not v else _check_theta(v)),
+        "hi": _Field((dict,), {}, lambda v: None if not v else _check_theta(v)),
+    },
+    "sampler": {
+        k: _Field((type(v) if not isinstance(v, float) else float,), v, _SAMPLER_CHECKS.get(k))
+        for k, v in DEFAULT_SAMPLER_PDICT.items()
+    },
+    "output": {"plots": _Field((bool,), True)},
+}
+
+
+def edges_from_spec(spec, *, log: bool) -> tuple:
+    """Bin edges from a list or ``{lo, hi, n}`` (linear, or log-spaced when ``log``)."""
+    import numpy as np
+
+    if isinstance(spec, Mapping):
+        n = int(spec["n"]) + 1
+        lo, hi = float(spec["lo"]), float(spec["hi"])
+        arr = np.geomspace(lo, hi, n) if log else np.linspace(lo, hi, n)
+        return tuple(float(x) for x in arr)
+    return tuple(float(x) for x in spec)
+
+
+class MockConfig(NamedTuple):
+    """Validated mock configuration (see the module docstring); paths are absolute."""
+
+    catalog: dict
+    stats: dict
+    forward: dict
+    theta_true: ShamParams
+    covariance: str
+    jackknife_n_side: int
+    noise: bool
+    noise_seed: int
+    diag_regularization: float
+    output: Path
+    source: str
+
+    def to_dict(self) -> dict:
+        """JSON/TOML-ready form (what is stored in the mock file)."""
+        return {"catalog": dict(self.catalog), "stats": dict(self.stats), "forward": dict(self.forward),
+                "mock": {"theta_true": dict(self.theta_true._asdict()), "covariance": self.covariance,
+                         "jackknife_n_side": self.jackknife_n_side, "noise": self.noise,
+                         "noise_seed": self.noise_seed,
+                         "diag_regularization": self.diag_regularization, "output": str(self.output)}}
+
+
+class FitConfig(NamedTuple):
+    """Validated fit configuration (see the module docstring); paths are absolute."""
+
+    data: Path
+    run_dir: Path
+    terms: tuple
+    wp_samples: tuple
+    delta_sigma_samples: tuple
+    forward: dict
+    prior: dict
+    sampler: SamplerSettings
+    plots: bool
+    source: str
+
+    def to_dict(self) -> dict:
+        return {"data": str(self.data), "run_dir": str(self.run_dir), "terms": list(self.terms),
+                "wp_samples": list(self.wp_samples), "delta_sigma_samples": list(self.delta_sigma_samples),
+                "forward": dict(self.forward), "prior": dict(self.prior), "sampler": self.sampler._asdict(),
+                "output": {"plots": self.plots}}
+
+
+def _resolve(base: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p).resolve()
+
+
+def parse_mock_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "mock config") -> MockConfig:
+    """Validate a parsed mock TOML document; raise :class:`ConfigError` naming the bad key."""
+    cfg = _validate(raw, _MOCK_SCHEMA, where=where)
+    base = Path(base_dir)
+    cat = cfg["catalog"]
+    if cat["source"] == "file" and not cat["path"]:
+        raise ConfigError(f"{where}: key 'catalog.path': expected a catalog file for source = \"file\", found none")
+    if cat["path"]:
+        cat["path"] = str(_resolve(base, cat["path"]))
+    if cfg["forward"]["shamnet"]:
+        cfg["forward"]["shamnet"] = str(_resolve(base, cfg["forward"]["shamnet"]))
+    m = cfg["mock"]
+    cov = m["covariance"]
+    if cov != "jackknife":
+        cov = str(_resolve(base, cov))
+    theta = ShamParams(**{k: float(m["theta_true"][k]) for k in ShamParams._fields})
+    return MockConfig(cat, cfg["stats"], cfg["forward"], theta, cov, m["jackknife_n_side"], m["noise"],
+                      m["noise_seed"], m["diag_regularization"], _resolve(base, m["output"]), where)
+
+
+def parse_fit_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "fit config",
+                     default_run_dir: str = "run") -> FitConfig:
+    """Validate a parsed fit TOML document; raise :class:`ConfigError` naming the bad key."""
+    cfg = _validate(raw, _FIT_SCHEMA, where=where)
+    base = Path(base_dir)
+    prior = cfg["prior"]
+    if prior["kind"] == "box" and not (prior["lo"] and prior["hi"]):
+        missing = "prior.lo" if not prior["lo"] else "prior.hi"
+        raise ConfigError(f"{where}: missing required key '{missing}' for prior.kind = \"box\"")
+    if prior["kind"] == "domain" and (prior["lo"] or prior["hi"]):
+        raise ConfigError(f"{where}: key 'prior.lo': only allowed with prior.kind = \"box\", found kind = \"domain\"")
+    forward = {k: v for k, v in cfg["forward"].items() if v}
+    if "shamnet" in forward:
+        forward["shamnet"] = str(_resolve(base, forward["shamnet"]))
+    sampler = SamplerSettings(**cfg["sampler"])
+    run_dir = _resolve(base, cfg["run_dir"] or default_run_dir)
+    return FitConfig(_resolve(base, cfg["data"]), run_dir, tuple(cfg["terms"]), tuple(cfg["wp_samples"]),
+                     tuple(cfg["delta_sigma_samples"]), forward, prior, sampler, cfg["output"]["plots"], where)
+
+
+def load_mock_config(path: str | Path) -> MockConfig:
+    """Read and validate a mock TOML file."""
+    path = Path(path)
+    return parse_mock_config(load_toml(path), base_dir=path.resolve().parent, where=str(path))
+
+
+def load_fit_config(path: str | Path) -> FitConfig:
+    """Read and validate a fit TOML file (``run_dir`` defaults to ``runs/<config stem>`` beside it)."""
+    path = Path(path)
+    return parse_fit_config(load_toml(path), base_dir=path.resolve().parent, where=str(path),
+                            default_run_dir=f"runs/{path.stem}")
