@@ -6,6 +6,9 @@ a reader, or an interrupted run, sees either the old complete file or the new
 complete file, never a torn one. The temporary name ends with the
 destination's suffix, so writers that infer the format from the name
 (``numpy.savez`` appends ``.npz`` otherwise, matplotlib, h5py) work unchanged.
+The file gets the permissions the process's umask allows (``0o666 & ~umask``,
+as ``open`` would give), not the 0600 of :func:`tempfile.mkstemp`, so
+collaborators on a shared disk can read the results.
 """
 from __future__ import annotations
 
@@ -15,7 +18,37 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
-__all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_text", "current_umask"]
+
+
+def _proc_umask() -> int | None:
+    """The umask from ``/proc/self/status`` (Linux >= 4.7), read without changing it; None elsewhere."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _swap_umask() -> int:
+    old = os.umask(0o077)
+    os.umask(old)
+    return old
+
+
+# Where /proc does not tell, read once at import (setting the umask to read it is not thread-safe).
+_IMPORT_UMASK = _swap_umask() if _proc_umask() is None else None
+
+
+def current_umask() -> int:
+    """The process's file-creation mask (e.g. ``0o022``), read without changing it where the OS allows."""
+    mask = _proc_umask()
+    if mask is None:
+        mask = _IMPORT_UMASK if _IMPORT_UMASK is not None else _swap_umask()
+    return mask
 
 
 @contextlib.contextmanager
@@ -33,6 +66,7 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~current_umask())  # mkstemp made it 0600
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .._atomic import atomic_path, atomic_write_text
+from .._npz import read_npz
 
 __all__ = [
     "atomic_path",
@@ -38,10 +39,14 @@ def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, Any]) -> Path:
     return Path(path)
 
 
-def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Load every array of an ``.npz`` file into a dict, never unpickling."""
-    with np.load(path, allow_pickle=False) as data:
-        return {name: data[name] for name in data.files}
+def load_npz(path: str | os.PathLike, *, what: str = "file", required=()) -> dict[str, np.ndarray]:
+    """Load every array of an ``.npz`` file into a dict, never unpickling.
+
+    An empty, truncated, bit-flipped or non-``.npz`` file, or one missing a
+    ``required`` array, raises one ``ValueError`` naming the file and ``what``
+    it should be (:func:`shaminfer._npz.read_npz`).
+    """
+    return read_npz(path, what=what, required=required)
 
 
 def _json_default(obj: Any):

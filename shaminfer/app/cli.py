@@ -1,4 +1,5 @@
-"""The ``shaminfer`` command line: ``mock``, ``fit``, ``compare``, ``demo`` (and ``train-shamnet``).
+"""The ``shaminfer`` command line: ``mock``, ``fit``, ``compare``, ``demo``, ``domain``, ``config-template``
+(and ``train-shamnet``); ``shaminfer --version`` prints the version.
 
 Each subcommand is registered by an *adder*, a function that receives the
 argparse subparsers object, adds its parser and sets ``func`` (a function of
@@ -14,10 +15,13 @@ the parsed arguments returning an exit code). Register a new subcommand with
         return p
 
 Errors in the inputs (a bad configuration key, a covariance that is not
-positive definite, a prior outside SHAMNet's domain, a missing file) print
-one message naming the problem and exit with status 2; ``--traceback`` shows
-the Python traceback instead. Ctrl-C during a fit exits with status 130 and
-leaves a valid partial run that the same command resumes.
+positive definite, a prior outside SHAMNet's domain, a missing file, a path
+that is a directory or cannot be read or written) print one message naming
+the problem and exit with status 2, as argparse does for a bad argument; any
+other exception prints one line naming its type and exits with status 1.
+``shaminfer --traceback COMMAND ...`` shows the Python traceback instead.
+Ctrl-C during a fit exits with status 130 and leaves a valid partial run
+that the same command resumes.
 """
 from __future__ import annotations
 
@@ -25,6 +29,10 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
+
+import numpy as np
+
+from .. import __version__
 
 __all__ = ["register_command", "build_parser", "main"]
 
@@ -129,6 +137,8 @@ def add_compare_parser(subparsers):
     p.add_argument("runs", nargs="+", type=Path, help="run directories (or posterior.nc files)")
     p.add_argument("--out", type=Path, default=None, help="output directory (default: <first run>/../compare)")
     p.add_argument("--names", default=None, help="comma-separated run labels")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="compute the LOO table even when a run is partial (it stays labelled as such)")
     p.set_defaults(func=_cmd_compare)
     return p
 
@@ -145,7 +155,7 @@ def _cmd_compare(args) -> int:
         raise ValueError(f"--names: expected {len(args.runs)} labels, found {len(names)}")
     first = args.runs[0] if args.runs[0].is_dir() else args.runs[0].parent
     out = args.out if args.out is not None else first.parent / "compare"
-    res = compare_runs(args.runs, out, names=names)
+    res = compare_runs(args.runs, out, names=names, allow_partial=args.allow_partial)
     with pd.option_context("display.width", 160, "display.max_columns", 40):
         _print(res.summary.T.to_string())
         if res.loo is not None:
@@ -191,6 +201,80 @@ def _cmd_demo(args) -> int:
 
 
 @register_command
+def add_domain_parser(subparsers):
+    p = subparsers.add_parser("domain", help="print SHAMNet's training domain and the default prior",
+                              description="The range of log10 phi*, alpha, sigma_lo and sigma_hi over SHAMNet's "
+                                          "training domain (App. D.2), the corners of its (log10 phi*, alpha) "
+                                          "region (a rotated box cut at alpha <= alpha_max, not a rectangle) and "
+                                          "the ranges of the default prior (prior.kind = \"domain\").")
+    p.add_argument("--weights", type=Path, default=None, help="SHAMNet weights (default: the shipped ones)")
+    p.set_defaults(func=_cmd_domain)
+    return p
+
+
+def _ranges_table(ranges: dict, digits: int = 4) -> list[str]:
+    """Rows ``name  min  max``, rounded outwards so the printed range contains the exact one."""
+    scale = 10.0 ** digits
+    rows = [f"  {'parameter':<12} {'min':>10} {'max':>10}"]
+    rows += [f"  {name:<12} {np.floor(lo * scale) / scale:>10.{digits}f} {np.ceil(hi * scale) / scale:>10.{digits}f}"
+             for name, (lo, hi) in ranges.items()]
+    return rows
+
+
+def _cmd_domain(args) -> int:
+    from ..inference.priors import THETA_NAMES, domain_prior, prior_corners
+    from ..shamnet import default_weights_path, load_shamnet
+    from ..shamnet.domain import domain_ranges, domain_vertices
+    from .config import _FIT_SCHEMA
+
+    path = default_weights_path() if args.weights is None else args.weights
+    net = load_shamnet(path)
+    dom = net.domain
+    amax = float(dom.alpha_max)
+    _print(f"SHAMNet training domain (App. D.2) of {path}:")
+    for row in _ranges_table(domain_ranges(dom)):
+        _print(row)
+    corners = " ".join(f"({x:.4f}, {y:.4f})" for x, y in domain_vertices(dom))
+    c, w = np.asarray(dom.center), np.asarray(dom.halfwidth)
+    axes = np.asarray(dom.eigvecs).T
+    _print(f"The (logphi_star, alpha) region is not a rectangle: it is a box rotated along the eigenvectors of the "
+           f"SDSS-like posterior, cut at alpha <= {amax:g}, so the two ranges above are its projections (each value "
+           "is reached, but not with every value of the other). Its corners (logphi_star, alpha):")
+    _print(f"  {corners}")
+    _print(f"  (box: center {c.round(4).tolist()}, half-widths {w.round(4).tolist()} along the axes "
+           f"{axes.round(4).tolist()})")
+    margin = _FIT_SCHEMA["prior"]["margin"].default
+    corners4 = prior_corners(domain_prior(net=net, margin=margin))
+    prior_ranges = {n: (float(corners4[:, i].min()), float(corners4[:, i].max())) for i, n in enumerate(THETA_NAMES)}
+    _print(f"Default prior (prior.kind = \"domain\", margin = {margin}): uniform on the largest box along the same "
+           "axes that respects the cut, each half-width shrunk by the margin; its ranges (projections):")
+    for row in _ranges_table(prior_ranges):
+        _print(row)
+    return 0
+
+
+@register_command
+def add_config_template_parser(subparsers):
+    from .templates import TEMPLATE_KINDS
+
+    p = subparsers.add_parser("config-template", help="print a commented TOML configuration with every key",
+                              description="Print the mock or fit configuration with every key set to its default "
+                                          "(required keys: a working example) and a comment on each; redirect it "
+                                          "to a file and edit it (see shaminfer.app.config).")
+    p.add_argument("kind", choices=TEMPLATE_KINDS, help="which configuration")
+    p.set_defaults(func=_cmd_config_template)
+    return p
+
+
+def _cmd_config_template(args) -> int:
+    from .templates import config_template
+
+    sys.stdout.write(config_template(args.kind))
+    sys.stdout.flush()
+    return 0
+
+
+@register_command
 def add_train_shamnet_parser(subparsers):
     from .train_shamnet import add_train_parser
 
@@ -201,17 +285,36 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``shaminfer`` parser with every registered subcommand."""
     parser = argparse.ArgumentParser(prog="shaminfer", description=(
         "Exact, differentiable SHAM predictions of galaxy clustering and lensing, with HMC inference."))
-    parser.add_argument("--traceback", action="store_true", help="show Python tracebacks of input errors")
+    parser.add_argument("--version", action="version", version=f"shaminfer {__version__}")
+    parser.add_argument("--traceback", action="store_true", help="show Python tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for adder in _COMMANDS:
         adder(sub)
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line; an ``OSError`` as ``<file>: <what went wrong>``."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        other = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+        msg = f"{exc.filename}{other}: {exc.strerror}"
+    else:
+        msg = str(exc) or type(exc).__name__
+    return " ".join(msg.split("\n"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``shaminfer`` console script; returns the exit status."""
+    """Entry point of the ``shaminfer`` console script; returns the exit status.
+
+    0 on success (``--help`` and ``--version`` too), 2 for a bad argument or
+    input (one message on stderr), 1 for an unexpected error (one line naming
+    its type; ``--traceback`` re-raises it), 130 on Ctrl-C.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or argparse's usage error (already printed)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     from .. import configure_jax
 
     configure_jax()
@@ -221,11 +324,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"shaminfer {args.command}: interrupted; the files written so far are valid, and rerunning "
               "the same command resumes", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, OSError) as exc:  # FileNotFoundError, IsADirectoryError, PermissionError, ...
         if args.traceback:
             raise
-        print(f"shaminfer {args.command}: error: {exc}", file=sys.stderr)
+        print(f"shaminfer {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if args.traceback:
+            raise
+        print(f"shaminfer {args.command}: unexpected error ({type(exc).__name__}: {_one_line(exc)}); rerun as "
+              f"`shaminfer --traceback {args.command} ...` to see where, and report it", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,12 @@ against SMF + w_p + Delta Sigma) it is skipped with the reason. For LOO the
 pointwise log-likelihoods of all terms are concatenated into one variable
 (each is the leave-one-out conditional density of a correlated Gaussian, see
 :mod:`shaminfer.inference.terms`).
+
+A run whose fit stopped early (``posterior.nc`` attrs ``complete == 0``, e.g.
+50 of 400 draws) is labelled in every output (``name (partial: 50/400
+draws)``), and the LOO table is skipped with the reason unless
+``allow_partial=True``: a ranking by LOO of a few unconverged draws would be
+read as a result.
 """
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ from ..inference.inference_data import import_arviz
 from .plots import corner_plot, forest_plot
 from ..inference.priors import THETA_NAMES
 
-__all__ = ["CompareResult", "compare_runs", "loo_compatible", "combined_loglik"]
+__all__ = ["CompareResult", "compare_runs", "loo_compatible", "combined_loglik", "run_progress"]
 
 
 class CompareResult(NamedTuple):
@@ -64,6 +70,20 @@ def loo_compatible(idatas: Sequence) -> tuple[bool, str]:
     return True, ""
 
 
+def run_progress(idata) -> tuple[bool, int, int | None]:
+    """``(complete, draws_done, num_samples)`` of a run from its attrs (num_samples None when unknown).
+
+    Posteriors written before the attrs existed count as complete.
+    """
+    attrs = idata.attrs
+    done = int(attrs.get("draws_done", idata.posterior.sizes.get("draw", 0)))
+    try:
+        target = int(json.loads(attrs["sampler_json"])["num_samples"])
+    except (KeyError, TypeError, ValueError):
+        target = None
+    return bool(int(attrs.get("complete", 1))), done, target
+
+
 def combined_loglik(idata):
     """Copy of ``idata`` whose ``log_likelihood`` is one variable ``obs`` (all terms concatenated)."""
     az = import_arviz()
@@ -76,7 +96,7 @@ def combined_loglik(idata):
 
 
 def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, *, names: Sequence[str] | None = None,
-                 log=print) -> CompareResult:
+                 allow_partial: bool = False, log=print) -> CompareResult:
     """Compare the posteriors of several runs and write the figures and tables to ``out_dir``.
 
     Writes ``forest.png``, ``pair.png`` (overlaid corner plot), ``summary.csv``
@@ -89,7 +109,16 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, *, names: 
         Run directories (or ``posterior.nc`` files); at least two.
     out_dir : path
     names : run labels (default: the directory names)
+    allow_partial : bool
+        Compute the LOO table even when a run is incomplete (its label says
+        so). By default such a table is skipped, with the reason naming the run.
     log : callable receiving messages
+
+    Examples
+    --------
+    >>> res = compare_runs(["runs/fit_smf", "runs/fit_all"], "runs/compare")  # doctest: +SKIP
+    >>> res.loo_reason  # doctest: +SKIP
+    "run 1 has likelihood terms ['smf'] but run 0 has ['delta_sigma', 'smf', 'wp']; ..."
     """
     import pandas as pd
 
@@ -104,6 +133,12 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, *, names: 
     names = list(names)
     if len(set(names)) != len(names):
         names = [f"{n} ({i})" for i, n in enumerate(names)]
+    partial = []
+    for i, d in enumerate(idatas):
+        complete, done, target = run_progress(d)
+        if not complete:
+            names[i] = f"{names[i]} (partial: {done}/{target if target is not None else '?'} draws)"
+            partial.append(names[i])
     truths = None
     raw = idatas[0].attrs.get("theta_true")
     if raw is not None and np.all(np.isfinite(np.asarray(raw, dtype=float))):
@@ -115,7 +150,9 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, *, names: 
     rows = []
     for name, d in zip(names, idatas):
         conv = convergence(d)
+        complete, done, _ = run_progress(d)
         row = {"run": name, "terms": d.attrs.get("term_names", ""), "backend": d.attrs.get("backend", ""),
+               "complete": complete, "draws": done,
                "rhat_max": conv.rhat_max, "ess_bulk_min": conv.ess_bulk_min, "divergences": conv.divergences}
         for k in THETA_NAMES:
             x = np.asarray(d.posterior[k]).ravel()
@@ -125,6 +162,10 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, *, names: 
     atomic_write_text(out_dir / "summary.csv", summary.to_csv())
     files["summary"] = out_dir / "summary.csv"
     ok, reason = loo_compatible(idatas)
+    if ok and partial and not allow_partial:
+        ok, reason = False, (f"run{'s' if len(partial) > 1 else ''} {', '.join(repr(p) for p in partial)} "
+                             "stopped early, and LOO of an incomplete chain would rank it on too few draws; "
+                             "finish the fit (rerun `shaminfer fit`) or pass allow_partial=True")
     loo = None
     if ok:
         with warnings.catch_warnings():
@@ -135,6 +176,7 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, *, names: 
         atomic_write_text(out_dir / "loo.csv", loo.to_csv())
         files["loo"] = out_dir / "loo.csv"
     atomic_write_text(out_dir / "compare.json", json.dumps(
-        {"runs": [str(r) for r in run_dirs], "names": names, "loo": bool(ok), "loo_reason": reason}, indent=1))
+        {"runs": [str(r) for r in run_dirs], "names": names, "partial": partial, "loo": bool(ok),
+         "loo_reason": reason}, indent=1))
     files["json"] = out_dir / "compare.json"
     return CompareResult(files, summary, loo, reason)

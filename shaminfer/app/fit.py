@@ -4,13 +4,18 @@ Layout of a run directory::
 
     checkpoint.npz   raw draws so far + sampler state + metadata (the source of truth)
     posterior.nc     ArviZ InferenceData of all draws so far (attrs: complete, draws_done)
+    .lock            while a fit runs: its pid, host and start time
 
 Both files are rewritten atomically after every chunk, so an interrupted run
-always leaves a valid partial result. Calling :func:`run_fit` again on the
-same directory with the same configuration resumes from the checkpoint
-(warmup is not repeated) and, because every chunk has its own key, produces
-the same draws as an uninterrupted run. Raising ``num_samples`` and rerunning
-extends a finished run.
+(Ctrl-C, SIGTERM, SIGKILL, a crash) always leaves a valid partial result.
+Calling :func:`run_fit` again on the same directory with the same
+configuration resumes from the checkpoint (warmup is not repeated) and,
+because every chunk has its own key, produces the same draws as an
+uninterrupted run. Raising ``num_samples`` and rerunning extends a finished
+run. The resume fingerprint holds content (data, covariances, prior, sampler
+settings, configuration) but no absolute path, so a run folder that was moved
+or copied elsewhere resumes too. One fit at a time may use a run folder (the
+lock); a second one fails at once, naming the first.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from typing import Callable, Mapping, NamedTuple
 import jax
 import numpy as np
 
+from ._run_folder import Terminated, exit_on_sigterm, portable_config, run_folder_lock
 from .atomic import atomic_path, atomic_save_npz, json_dumps, load_npz
 from ..inference.inference_data import build_inference_data, import_arviz, package_versions
 from ..inference.model import ShamModel, draw_quantities
@@ -63,8 +69,8 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _fingerprint(model: ShamModel, settings: SamplerSettings, config) -> tuple[str, dict]:
-    """Hash of everything that must not change while a run is resumed."""
+def _fingerprint(model: ShamModel, settings: SamplerSettings, config, run_dir: Path) -> tuple[str, dict]:
+    """Hash of everything that must not change while a run is resumed (no absolute path: see portable_config)."""
     digest = hashlib.sha256()
     for term in model.terms:
         for arr in (term.data, term.scale_tril):
@@ -73,7 +79,7 @@ def _fingerprint(model: ShamModel, settings: SamplerSettings, config) -> tuple[s
         digest.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
     fixed = {k: v for k, v in settings._asdict().items() if k not in _RESUMABLE_FIELDS}
     parts = {"sampler": fixed, "terms": list(model.term_names), "arrays": digest.hexdigest(),
-             "config": json.loads(json_dumps(config or {}))}
+             "config": portable_config(json.loads(json_dumps(config or {})), run_dir)}
     return hashlib.sha256(json_dumps(parts).encode()).hexdigest(), parts
 
 
@@ -92,9 +98,14 @@ def load_posterior(run_dir: str | Path):
         path = path / POSTERIOR_NAME
     if not path.exists():
         raise FileNotFoundError(f"{path}: no posterior found (run `shaminfer fit` first)")
-    idata = az.from_netcdf(str(path))
-    for group in idata.groups():
-        getattr(idata, group).load()
+    try:
+        idata = az.from_netcdf(str(path))
+        for group in idata.groups():
+            getattr(idata, group).load()
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"{path}: unreadable posterior, expected a netCDF file written by `shaminfer fit` "
+                         f"({type(exc).__name__}: {' '.join(str(exc).split())}); rerun the fit, which rewrites it "
+                         "from its checkpoint") from None
     return idata
 
 
@@ -168,7 +179,9 @@ def run_fit(
         Directory of the run (created if missing).
     config : mapping, optional
         JSON-serializable description of the fit (data file, terms, forward
-        model); stored in the attrs and part of the resume fingerprint.
+        model); stored in the attrs and part of the resume fingerprint, where
+        an absolute path enters relative to ``run_dir`` when inside it and by
+        its file name otherwise (so a moved run folder resumes).
     attrs : mapping, optional
         Extra top-level attrs for the InferenceData (e.g. ``theta_true``).
     layouts : mapping term -> TermLayout, optional
@@ -190,22 +203,58 @@ def run_fit(
     ------
     ValueError
         If ``run_dir`` holds a checkpoint of a different configuration (and
-        ``restart`` is False), or the settings are invalid.
+        ``restart`` is False), an unreadable checkpoint (and ``restart`` is not
+        True), or is locked by another running fit, or the settings are invalid.
+    SystemExit
+        With status 143 (``Terminated``) when the process receives SIGTERM:
+        the lock is released and the checkpoint of the last finished chunk
+        stays, so rerunning resumes.
     """
     t0 = time.perf_counter()
     log = _stderr if log is None else log
     settings = check_sampler_settings(settings)
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = run_dir / CHECKPOINT_NAME
-    fingerprint, fp_parts = _fingerprint(model, settings, config)
-    sampler = make_sampler(model, settings, log=log)
-    terms = list(model.term_names)
     if restart not in (False, True, "if_changed"):
         raise ValueError(f"restart: expected False, True or 'if_changed', found {restart!r}")
-    arrays = load_npz(ckpt_path) if ckpt_path.exists() and restart is not True else None
-    if arrays is not None:
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with exit_on_sigterm(), run_folder_lock(run_dir, log=log):
+        try:
+            return _run_locked(model, settings, run_dir, config=config, attrs=attrs, layouts=layouts,
+                               restart=restart, max_chunks=max_chunks, log=log, t0=t0)
+        except Terminated:
+            log(f"[{run_dir}] terminated (SIGTERM); the checkpoint holds every finished chunk: rerun to resume")
+            raise
+
+
+def _read_checkpoint(path: Path) -> tuple[dict, dict]:
+    """Arrays and metadata of a checkpoint; a ValueError with the ``--restart`` hint when it is unreadable."""
+    try:
+        arrays = load_npz(path, what="checkpoint", required=("meta_json",))
         meta = json.loads(str(arrays["meta_json"]))
+        if not isinstance(meta, dict):
+            raise ValueError(f"meta_json: expected a JSON object, found {type(meta).__name__}")
+    except ValueError as exc:
+        raise _unreadable(path, exc) from None
+    return arrays, meta
+
+
+def _unreadable(path: Path, exc: Exception) -> ValueError:
+    detail = " ".join(str(exc).split())
+    detail = detail[len(f"{path}: "):] if detail.startswith(f"{path}: ") else f"{type(exc).__name__}: {detail}"
+    return ValueError(f"{path}: unreadable checkpoint ({detail}); to start the run over, rerun with --restart "
+                      "(restart=True)")
+
+
+def _run_locked(model, settings, run_dir, *, config, attrs, layouts, restart, max_chunks, log, t0) -> FitResult:
+    """The body of :func:`run_fit`, run while holding the lock of ``run_dir``."""
+    ckpt_path = run_dir / CHECKPOINT_NAME
+    fingerprint, fp_parts = _fingerprint(model, settings, config, run_dir)
+    sampler = make_sampler(model, settings, log=log)
+    terms = list(model.term_names)
+    arrays = meta = None
+    if ckpt_path.exists() and restart is not True:
+        arrays, meta = _read_checkpoint(ckpt_path)
+    if arrays is not None:
         if meta.get("format") != _FORMAT_VERSION or meta.get("fingerprint") != fingerprint:
             old = meta.get("fingerprint_parts", {})
             differ = sorted(k for k in set(old) | set(fp_parts) if old.get(k) != fp_parts.get(k))
@@ -221,8 +270,11 @@ def run_fit(
             (run_dir / name).unlink(missing_ok=True)
 
     if arrays is not None:
-        state = sampler.state_from_arrays({k[6:]: v for k, v in arrays.items() if k.startswith("state_")})
-        store = _Store.from_arrays(terms, arrays)
+        try:
+            state = sampler.state_from_arrays({k[6:]: v for k, v in arrays.items() if k.startswith("state_")})
+            store = _Store.from_arrays(terms, arrays)
+        except (ValueError, KeyError) as exc:
+            raise _unreadable(ckpt_path, exc) from None
         log(f"[{run_dir}] resuming {settings.backend} run at {store.n_done}/{settings.num_samples} draws per chain")
     else:
         meta = {"format": _FORMAT_VERSION, "fingerprint": fingerprint, "fingerprint_parts": fp_parts,

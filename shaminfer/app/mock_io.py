@@ -20,7 +20,8 @@ import numpy as np
 
 from ..inference.mock import STAT_FIELDS, MockData
 from ..ingredients import ShamParams
-from .atomic import atomic_save_npz, json_dumps, load_npz
+from .._npz import read_npz
+from .atomic import atomic_save_npz, json_dumps
 
 __all__ = ["MOCK_FORMAT_VERSION", "save_mock", "load_mock", "load_covariance_file"]
 
@@ -44,11 +45,8 @@ def load_mock(path: str | Path) -> MockData:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: data file not found (make one with `shaminfer mock`)")
-    arr = load_npz(path)
     required = list(STAT_FIELDS) + [f"cov_{f}" for f in STAT_FIELDS]
-    missing = [k for k in required if k not in arr]
-    if missing:
-        raise ValueError(f"{path}: expected arrays {required}, missing {missing}")
+    arr = read_npz(path, what="mock data file", required=required, finite=required)
     theta = arr.get("theta_true")
     theta = None if theta is None or not np.all(np.isfinite(theta)) else ShamParams(*[float(x) for x in theta])
     config = json.loads(str(arr["config_json"])) if "config_json" in arr else {}
@@ -63,9 +61,6 @@ def load_mock(path: str | Path) -> MockData:
 
 def load_covariance_file(path: str | Path) -> dict[str, np.ndarray]:
     """User covariance: an ``.npz`` with ``cov_smf``, ``cov_wp``, ``cov_delta_sigma``."""
-    arr = load_npz(path)
-    missing = [f"cov_{f}" for f in STAT_FIELDS if f"cov_{f}" not in arr]
-    if missing:
-        raise ValueError(f"{path}: expected covariance arrays {[f'cov_{f}' for f in STAT_FIELDS]}, "
-                         f"missing {missing}")
+    names = [f"cov_{f}" for f in STAT_FIELDS]
+    arr = read_npz(path, what="covariance file", required=names, finite=names)
     return {f: arr[f"cov_{f}"] for f in STAT_FIELDS}

@@ -22,8 +22,12 @@ def load_toml(path: str | Path) -> dict:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: expected a TOML config file, found a folder") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: invalid TOML: not UTF-8 text (byte {exc.start}); is it a binary file?") from None
 
 
 def _key(k: str) -> str:

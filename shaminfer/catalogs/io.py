@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._npz import read_npz
 from .cache import atomic_write
 from .catalog import LensingProfiles, SubhaloCatalog
 
@@ -123,13 +124,15 @@ def load_catalog(path: os.PathLike, *, format=None) -> SubhaloCatalog:
     if not path.exists():
         raise FileNotFoundError(f"path: no such catalog file {str(path)!r}")
     if fmt == "npz":
-        with np.load(path, allow_pickle=False) as f:
-            rec = {k: f[k] for k in f.files}
+        rec = read_npz(path, what="catalog")
     else:
         import h5py
 
-        with h5py.File(path, "r") as f:
-            rec = {k: f[k][()] for k in f.keys()}
-            for k, v in f.attrs.items():
-                rec[k] = v.decode() if isinstance(v, bytes) else v
+        try:
+            with h5py.File(path, "r") as f:
+                rec = {k: f[k][()] for k in f.keys()}
+                for k, v in f.attrs.items():
+                    rec[k] = v.decode() if isinstance(v, bytes) else v
+        except OSError as exc:
+            raise ValueError(f"{path}: unreadable catalog, expected an HDF5 file ({exc})") from None
     return _from_records(rec, path.name)

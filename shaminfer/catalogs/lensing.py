@@ -33,6 +33,7 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._npz import read_npz
 from .cache import atomic_write, cache_dir, cache_key, hash_arrays
 from .catalog import LensingProfiles, SubhaloCatalog
 
@@ -307,9 +308,13 @@ def lensing_profiles(catalog: SubhaloCatalog, *, logmpeak_min=11.5, rbins=DEFAUL
                              los_axis=int(los_axis)), schema_version=_SCHEMA_VERSION)
         path = cache_dir("lensing") / f"profiles-{key}.npz"
         if path.exists():
-            with np.load(path, allow_pickle=False) as f:
+            try:  # a damaged cache entry is recomputed, never trusted
+                f = read_npz(path, what="lensing-profile cache",
+                             required=("rbins", "index", "delta_sigma", "los_axis"))
                 return LensingProfiles(rbins=f["rbins"], index=f["index"], delta_sigma=f["delta_sigma"],
                                        los_axis=int(f["los_axis"]))
+            except ValueError:
+                pass
     ds = delta_sigma_per_object(catalog.pos[index], catalog.particle_pos, catalog.particle_mass,
                                 catalog.box_size, rbins=rbins, los_axis=los_axis, progress=progress)
     prof = LensingProfiles(rbins=rbins, index=index, delta_sigma=ds, los_axis=los_axis)

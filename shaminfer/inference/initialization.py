@@ -19,9 +19,18 @@ step costs a forward-model gradient. :func:`laplace_init` instead
    for R-hat, and hands ``S`` to the adaptation as its initial inverse mass
    matrix.
 
-If the Hessian is not positive definite the chains start at their modes
-plus the same jitter scaled by the prior, and the metric starts at the
-identity (the adaptation then does all the work).
+A mode at the prior's edge is not a problem: in the unconstrained
+coordinates the prior's Jacobian adds curvature, so the mode is finite and
+the Hessian positive definite. If the Hessian is nevertheless not positive
+definite (L-BFGS stopped off a minimum, e.g. at a kink of SHAMNet's SELU
+activations, Eq. D2; a direction neither the prior nor the data constrain;
+a non-finite gradient near the mode), there is no Laplace covariance: the
+chains start at their modes plus jitter of standard deviation ``0.1 k`` in
+every unconstrained coordinate, the metric starts at the identity, and one
+line (:func:`fallback_message`) says so. That is harmless: the starts and
+the initial metric only seed warmup, which adapts the step size and mass
+matrix from its own draws and is discarded, so the posterior is unchanged;
+at worst warmup needs more of its steps to settle, as with ``init="prior"``.
 """
 from __future__ import annotations
 
@@ -34,7 +43,7 @@ from jax.flatten_util import ravel_pytree
 from numpyro.infer.initialization import init_to_uniform
 from numpyro.infer.util import initialize_model
 
-__all__ = ["InitResult", "laplace_init", "prior_init", "INIT_METHODS"]
+__all__ = ["InitResult", "laplace_init", "prior_init", "fallback_message", "INIT_METHODS"]
 
 INIT_METHODS = ("laplace", "prior")
 
@@ -82,6 +91,30 @@ def _hessian_fd(grad_fn: Callable, x: np.ndarray, step: float = 1e-5) -> np.ndar
     return 0.5 * (h + h.T)
 
 
+#: Jitter scale (per unconstrained coordinate, times the overdispersion) when no Laplace covariance exists.
+FALLBACK_JITTER = 0.1
+
+
+def fallback_message(hess: np.ndarray, overdispersion: float) -> str:
+    """The one line :func:`laplace_init` logs when the Hessian is not positive definite.
+
+    ``hess`` (d, d) is the Hessian of the potential at the best mode; the line
+    says what happened, what is done instead and why that is harmless (module
+    docstring).
+    """
+    if np.all(np.isfinite(hess)):
+        found = f"smallest eigenvalue {np.linalg.eigvalsh(hess).min():.3g}"
+    else:
+        found = f"{int(np.sum(~np.isfinite(hess)))} non-finite entries"
+    return (f"laplace init: the Hessian of the potential at the best mode is not positive definite ({found}: "
+            "the optimizer stopped off a minimum, e.g. at a kink, or a direction neither the prior nor the "
+            "data constrain), so there is no Laplace covariance; "
+            f"the chains start at their modes plus N(0, {FALLBACK_JITTER * overdispersion:.2g}^2) "
+            "jitter in the unconstrained coordinates with an identity initial metric instead. Harmless: "
+            "warmup adapts the step size and mass matrix from its own draws, so only how quickly warmup "
+            "settles can change, not the posterior")
+
+
 def laplace_init(model, key, num_chains: int, *, overdispersion: float = 2.0, max_iter: int = 200,
                  max_restarts: int = 5, log: Callable[[str], None] | None = None) -> InitResult:
     """Per-chain L-BFGS modes, Laplace covariance and overdispersed starts (module docstring)."""
@@ -124,9 +157,9 @@ def laplace_init(model, key, num_chains: int, *, overdispersion: float = 2.0, ma
         chol = np.linalg.cholesky(cov)
         imm = cov
     else:
-        chol, imm = 0.1 * np.eye(d), None
+        chol, imm = FALLBACK_JITTER * np.eye(d), None
         if log is not None:
-            log("laplace init: the Hessian at the mode is not positive definite; identity metric")
+            log(fallback_message(hess, overdispersion))
     positions = [unravel(jnp.asarray(m + overdispersion * chol @ rng.standard_normal(d))) for m in modes]
     spread = values - values[best]
     if log is not None and np.any(spread > 10.0):

@@ -6,6 +6,12 @@ and the transform back to ``theta_unit``; ``blackjax.window_adaptation``
 tunes the step size and a diagonal (or dense) mass matrix per chain, and
 ``blackjax.nuts`` draws, one jitted ``lax.scan`` per chunk. Chains run one
 after the other through the same compiled functions.
+
+``window_adaptation(...).run`` is one jitted scan over the whole schedule
+(its step function is not exposed, so it cannot be cut into segments without
+re-implementing it), and ``blackjax.progress_bar`` patches ``jax.lax.scan``
+process-wide: the warmup bar therefore counts steps but moves by
+``num_warmup`` when each chain's adaptation returns.
 """
 from __future__ import annotations
 
@@ -62,13 +68,13 @@ class BlackjaxNUTS:
         )
         run = jax.jit(lambda k, position: adapt.run(k, position, s.num_warmup)[0])
 
-        def warm(c, k):
+        def warm(c, k, advance):
             res = run(k, start.positions[c])
             return dict(position=res.state.position, logdensity=res.state.logdensity,
                         logdensity_grad=res.state.logdensity_grad, step_size=res.parameters["step_size"],
                         inverse_mass_matrix=res.parameters["inverse_mass_matrix"])
 
-        return warmup_chains(s, k_run, f"blackjax warmup ({s.num_warmup} steps/chain)", warm)
+        return warmup_chains(s, k_run, "blackjax warmup", warm)
 
     def sample(self, state, key, n: int):
         n = int(n)

@@ -3,12 +3,16 @@
 ``numpyro.infer.NUTS`` is used through its kernel interface: ``init`` (once
 per chain, from :func:`.sampling.initial_points`) and ``sample``, a
 pure map ``HMCState -> HMCState`` that adapts the step size and mass matrix
-(Stan's windowed schedule) while ``state.i < num_warmup``. Warmup is one
-jitted ``lax.scan`` of ``num_warmup`` kernel steps per chain, and each chunk
-another, so every chunk reuses one compiled function and the state between
-chunks is an ordinary pytree that can be checkpointed. (NumPyro's ``MCMC``
-driver is this same loop; driving the kernel directly avoids its
-recompilation of every ``run`` call, which dominates short chunks.)
+(Stan's windowed schedule) while ``state.i < num_warmup``. The state carries
+the adaptation (step counter, windows, dual averaging, Welford sums), so
+warmup runs as equal segments of one jitted ``lax.scan`` of kernel steps
+(:func:`.sampling.warmup_segment_length`): the same steps, bit for bit, as
+one scan of ``num_warmup``, with the progress bar moving after each segment.
+Each chunk of draws is another scan, so every chunk reuses one compiled
+function and the state between chunks is an ordinary pytree that can be
+checkpointed. (NumPyro's ``MCMC`` driver is this same loop; driving the
+kernel directly avoids its recompilation of every ``run`` call, which
+dominates short chunks.)
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from .sampling import (
     stack_chains,
     tree_depth_from_steps,
     warmup_chains,
+    warmup_segment_length,
 )
 
 __all__ = ["NumpyroNUTS"]
@@ -75,7 +80,8 @@ class NumpyroNUTS:
         state = stack_chains(states)
         if not self._initialized:
             kernel = self.kernel
-            self._warmup = jax.jit(functools.partial(_run_steps, kernel, self.settings.num_warmup, False))
+            self._segment = warmup_segment_length(self.settings.num_warmup)
+            self._warmup = jax.jit(functools.partial(_run_steps, kernel, self._segment, False))
             self._chunk = jax.jit(functools.partial(_run_steps, kernel), static_argnums=(0, 1))
             post = kernel.postprocess_fn((), {})
             self._to_unit = jax.jit(jax.vmap(lambda z: post(z)[UNIT_SITE]))
@@ -87,9 +93,16 @@ class NumpyroNUTS:
         start = initial_points(self.model, self.settings, k_start, log=self.log)
         self._make_kernel(start.inverse_mass_matrix)
         state = self._init(k_init, start.positions)
-        desc = f"numpyro warmup ({self.settings.num_warmup} steps/chain)"
-        return warmup_chains(self.settings, k_run, desc,
-                             lambda c, k: self._warmup(chain_state(state, c)._replace(rng_key=k))[0])
+        return warmup_chains(self.settings, k_run, "numpyro warmup",
+                             lambda c, k, advance: self._warm_chain(chain_state(state, c)._replace(rng_key=k),
+                                                                    advance))
+
+    def _warm_chain(self, state, advance):
+        """``num_warmup`` kernel steps of one chain, in equal segments; ``advance(n)`` after each."""
+        for _ in range(self.settings.num_warmup // self._segment):
+            state = jax.block_until_ready(self._warmup(state)[0])
+            advance(self._segment)
+        return state
 
     def sample(self, state, key, n: int):
         n = int(n)

@@ -10,9 +10,8 @@ picks one by name.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Protocol
-
 import sys
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -34,6 +33,7 @@ __all__ = [
     "chain_state",
     "sample_chains",
     "warmup_chains",
+    "warmup_segment_length",
     "STAT_NAMES",
 ]
 
@@ -186,14 +186,46 @@ def chain_state(state, c: int):
     return jax.tree.map(lambda x: x[c], state)
 
 
+def warmup_segment_length(num_warmup: int, *, segments: int = 10) -> int:
+    """Steps per warmup segment: the longest divisor of ``num_warmup`` giving at least ``segments`` segments.
+
+    Equal segments let a backend run warmup through one compiled scan of this
+    length (a remainder segment would compile a second one); with no such
+    divisor (``num_warmup`` prime, or below ``segments``) it is 1.
+
+    Examples
+    --------
+    >>> warmup_segment_length(500), warmup_segment_length(150), warmup_segment_length(101)
+    (50, 15, 1)
+    """
+    target = max(1, int(num_warmup) // segments)
+    return max(d for d in range(1, target + 1) if num_warmup % d == 0)
+
+
 def warmup_chains(settings: SamplerSettings, key, desc: str, warm) -> Any:
-    """Run ``warm(c, key_c) -> post-warmup chain state`` for every chain; stack the states along a chain axis."""
+    """Run ``warm(c, key_c, advance) -> post-warmup chain state`` for every chain; stack the states.
+
+    The progress bar counts warmup steps over all chains
+    (``num_chains * num_warmup``). A backend that runs warmup in segments calls
+    ``advance(n)`` after each segment of ``n`` steps; whatever a chain has not
+    reported is counted when ``warm`` returns, so a backend whose warmup is one
+    call (BlackJAX's window adaptation) moves the bar by ``num_warmup`` steps
+    per chain.
+    """
     keys = jax.random.split(key, settings.num_chains)
     states = []
-    with progress_bar(settings, settings.num_chains, desc) as bar:
+    with progress_bar(settings, settings.num_chains * settings.num_warmup, desc) as bar:
         for c in range(settings.num_chains):
-            states.append(warm(c, keys[c]))
-            bar.update(1)
+            done = [0]
+
+            def advance(n: int, done=done) -> None:
+                n = max(0, min(int(n), settings.num_warmup - done[0]))
+                if n:
+                    done[0] += n
+                    bar.update(n)
+
+            states.append(warm(c, keys[c], advance))
+            advance(settings.num_warmup - done[0])
     return stack_chains(states)
 
 

@@ -9,6 +9,13 @@ sampled with our own NumPyro NUTS (:func:`sdss_posterior`).
 
 Eigen-coordinates ``u = V^T (p - center) / halfwidth`` put the box at
 ``[-1, 1]^2``; the network's inputs are these coordinates (App. D.1).
+
+In plain coordinates the (log10 phi*, alpha) region is a convex polygon, not
+a rectangle: :func:`domain_vertices` gives its corners (the box's corners
+below the cut and the cut's crossings of the box's sides), and
+:func:`domain_ranges` the exact range of each parameter over the domain (the
+projections, attained at those corners). Domain errors quote the ranges in
+the form of :func:`format_ranges`, as ``shaminfer domain`` prints them.
 """
 from __future__ import annotations
 
@@ -24,6 +31,9 @@ __all__ = [
     "ShamNetDomain",
     "SDSS_FIDUCIAL",
     "domain_coordinates",
+    "domain_vertices",
+    "domain_ranges",
+    "format_ranges",
     "in_domain",
     "check_theta_in_domain",
     "sample_domain",
@@ -67,6 +77,71 @@ def domain_coordinates(domain: ShamNetDomain, theta: ShamParams):
     return ((p - domain.center) @ domain.eigvecs) / domain.halfwidth
 
 
+def domain_vertices(domain: ShamNetDomain) -> np.ndarray:
+    """Corners (k, 2) of the (log10 phi*, alpha) region, in order around it.
+
+    The region is the rotated box ``|u| <= 1`` cut by ``alpha <= alpha_max``:
+    its corners are the box's corners that satisfy the cut and the points
+    where the line ``alpha = alpha_max`` crosses the box's sides.
+
+    Raises
+    ------
+    ValueError
+        If the cut leaves nothing of the box.
+    """
+    c = np.asarray(domain.center, dtype=np.float64)
+    v = np.asarray(domain.eigvecs, dtype=np.float64)
+    h = np.asarray(domain.halfwidth, dtype=np.float64)
+    amax = float(domain.alpha_max)
+    box = [c + v @ (h * np.array(s)) for s in ((-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0))]
+    out = []
+    for a, b in zip(box, box[1:] + box[:1]):  # walk the sides, keeping the part with alpha <= alpha_max
+        if a[1] <= amax:
+            out.append(a)
+        if (a[1] - amax) * (b[1] - amax) < 0:
+            t = (amax - a[1]) / (b[1] - a[1])
+            out.append(np.array([a[0] + t * (b[0] - a[0]), amax]))
+    if len(out) < 3:
+        raise ValueError(f"domain: the cut alpha <= {amax} leaves no room inside the training box")
+    return np.array(out)
+
+
+def domain_ranges(domain: ShamNetDomain) -> dict:
+    """Exact ``(min, max)`` of each of log10 phi*, alpha, sigma_lo, sigma_hi over the domain.
+
+    The (log10 phi*, alpha) ranges are the projections of the region (its
+    extremes sit at the corners of :func:`domain_vertices`): each value in a
+    range is reached somewhere in the domain, but not every pair of values.
+
+    Returns
+    -------
+    dict
+        ``{name: (min, max)}`` in the order of :class:`ShamParams`.
+    """
+    vert = domain_vertices(domain)
+    lo, hi = (float(x) for x in np.asarray(domain.sigma_range))
+    return {"logphi_star": (float(vert[:, 0].min()), float(vert[:, 0].max())),
+            "alpha": (float(vert[:, 1].min()), float(vert[:, 1].max())),
+            "sigma_lo": (lo, hi), "sigma_hi": (lo, hi)}
+
+
+def format_ranges(ranges: dict, *, digits: int = 4) -> str:
+    """``"logphi_star in [a, b], alpha in [c, d], ..."``, rounded outwards to ``digits`` decimals.
+
+    Rounding outwards keeps every point of the domain inside the printed ranges.
+    """
+    scale = 10.0 ** digits
+    return ", ".join(f"{name} in [{np.floor(lo * scale) / scale:.{digits}f}, {np.ceil(hi * scale) / scale:.{digits}f}]"
+                     for name, (lo, hi) in ranges.items())
+
+
+def _domain_summary(domain: ShamNetDomain) -> str:
+    """The plain-coordinate ranges that domain errors quote."""
+    return (f"SHAMNet's domain: {format_ranges(domain_ranges(domain))}; (logphi_star, alpha) is a box rotated "
+            f"along the SDSS-like posterior's eigenvectors cut at alpha <= {float(domain.alpha_max):g}, not a "
+            "rectangle, so those two ranges are its projections (`shaminfer domain` prints its corners)")
+
+
 def in_domain(domain: ShamNetDomain, theta: ShamParams):
     """Traceable boolean: is ``theta`` inside the training domain?"""
     u = domain_coordinates(domain, theta)
@@ -90,24 +165,22 @@ def check_theta_in_domain(domain: ShamNetDomain, theta: ShamParams) -> None:
         if np.any(bad):
             raise ValueError(
                 f"theta.{name}: expected values in SHAMNet's training range [{lo}, {hi}], "
-                f"found {vals[name].tolist()!r} ({int(np.sum(bad))} outside)"
+                f"found {vals[name].tolist()!r} ({int(np.sum(bad))} outside). {_domain_summary(domain)}"
             )
     amax = float(domain.alpha_max)
     bad = vals["alpha"] > amax
     if np.any(bad):
         raise ValueError(
             f"theta.alpha: expected alpha <= {amax} (monotonic SMFs in the training domain), "
-            f"found {vals['alpha'].tolist()!r}"
+            f"found {vals['alpha'].tolist()!r} ({int(np.sum(bad))} outside). {_domain_summary(domain)}"
         )
     bad = np.any(np.abs(u) > 1.0, axis=-1)
     if np.any(bad):
-        c = np.asarray(domain.center)
-        w = np.asarray(domain.halfwidth)
         raise ValueError(
-            "theta.(logphi_star, alpha): expected a point inside SHAMNet's training box "
-            f"(center {c.round(4).tolist()}, +-{w.round(4).tolist()} along the posterior eigenvectors), "
+            "theta.(logphi_star, alpha): expected a point inside SHAMNet's training box, "
             f"found logphi_star={vals['logphi_star'].tolist()!r}, alpha={vals['alpha'].tolist()!r} "
-            f"at eigen-coordinates {u.round(3).tolist()} (|u| must be <= 1; {int(np.sum(bad))} outside)"
+            f"({int(np.sum(bad))} outside; eigen-coordinates {u.round(3).tolist()}, |u| must be <= 1). "
+            f"{_domain_summary(domain)}"
         )
 
 

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._atomic import atomic_write_bytes
+from .._npz import read_npz
 from .domain import ShamNetDomain
 from .network import BasisShamNet, ShamNet, architecture, basis_knots, hidden_widths
 
@@ -96,11 +97,9 @@ def _load_default():
 def _load(path: Path):
     if not path.exists():
         raise ValueError(f"SHAMNet weights: file {path} does not exist")
-    with np.load(path, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    for key in ("sha256", "hidden", "kernel") + tuple(f"domain_{f}" for f in ShamNetDomain._fields):
-        if key not in arrays:
-            raise ValueError(f"SHAMNet weights {path}: missing array {key!r}; found {sorted(arrays)}")
+    # finite=True: NaN weights are refused here, even with a valid checksum (computed over the NaNs)
+    arrays = read_npz(path, what="SHAMNet weights", finite=True,
+                      required=("sha256", "hidden", "kernel") + tuple(f"domain_{f}" for f in ShamNetDomain._fields))
     stored = str(arrays.pop("sha256"))
     actual = weights_checksum(arrays)
     if stored != actual:
@@ -141,5 +140,4 @@ def _load(path: Path):
 def load_kernel(path=None) -> str:
     """Scatter kernel the weights were trained with ("triweight" or "gaussian")."""
     p = default_weights_path() if path is None else Path(path)
-    with np.load(p, allow_pickle=False) as f:
-        return str(f["kernel"])
+    return str(read_npz(p, what="SHAMNet weights", required=("kernel",))["kernel"])

@@ -64,6 +64,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._npz import read_npz
 from ..catalogs.cache import atomic_write, cache_dir, cache_key, hash_arrays
 from ..ingredients.triweight import TRIWEIGHT_HALF_WIDTH
 from .clustering import cylinder_shell_volumes
@@ -294,8 +295,12 @@ def load_or_build_tables(catalog, config: StatsConfig, nodes, *, cache: bool = T
         return build_tables(catalog, config, nodes, nthreads=nthreads, progress=progress)
     path = cache_dir("tabulated") / f"tables-{_table_key(catalog, config, nodes)}.npz"
     if path.exists():
-        with np.load(path, allow_pickle=False) as f:
-            return Tables(*(np.asarray(f[name]) for name in Tables._fields))
+        try:
+            arrays = read_npz(path, what="tabulated-engine cache", required=Tables._fields)
+            return Tables(*(arrays[name] for name in Tables._fields))
+        except ValueError as exc:  # a damaged cache entry is rebuilt, never trusted
+            if log is not None:
+                log(f"tabulated engine: rebuilding a damaged cache entry ({exc})")
     t0 = time.perf_counter()
     tables = build_tables(catalog, config, nodes, nthreads=nthreads, progress=progress)
     atomic_write(path, lambda tmp: np.savez(tmp, **tables._asdict()))

@@ -100,3 +100,13 @@ def test_a_chunk_compiles_once(standin_model):
         state, draws = sampler.sample(state, chunk_key(0, 1, i), 5)
         assert draws.unit.shape == (2, 5, 4) and np.all(np.abs(draws.unit) < 1)
     assert sampler._chunk._cache_size() == 1
+
+
+@pytest.mark.parametrize("content", [b"", b"not a netCDF file\n", b"\x89HDF\r\n\x1a\n" + bytes(64)])
+def test_an_unreadable_posterior_is_one_clear_error(tmp_path, content):
+    path = tmp_path / "posterior.nc"
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as info:
+        load_posterior(tmp_path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: unreadable posterior") and "rerun the fit" in msg and "\n" not in msg

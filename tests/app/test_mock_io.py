@@ -31,7 +31,7 @@ def test_missing_file_and_missing_arrays_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nothere\.npz: data file not found"):
         load_mock(tmp_path / "nothere.npz")
     np.savez(tmp_path / "partial.npz", smf=np.ones(3))
-    with pytest.raises(ValueError, match=r"partial\.npz: expected arrays .*missing \['wp'"):
+    with pytest.raises(ValueError, match=r"partial\.npz: mock data file: expected arrays .*missing \['wp'"):
         load_mock(tmp_path / "partial.npz")
-    with pytest.raises(ValueError, match=r"partial\.npz: expected covariance arrays .*missing"):
+    with pytest.raises(ValueError, match=r"partial\.npz: covariance file: expected arrays .*missing"):
         load_covariance_file(tmp_path / "partial.npz")

@@ -1,11 +1,12 @@
-"""Laplace starting points: modes and metric against a Gaussian's closed form."""
+"""Laplace starting points: modes and metric against a Gaussian's closed form; the fallback's message."""
 import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
+from numpyro.distributions import constraints
 
-from shaminfer.inference.initialization import laplace_init, prior_init
+from shaminfer.inference.initialization import fallback_message, laplace_init, prior_init
 
 MEAN = jnp.array([0.3, -0.2, 0.1])
 COV = jnp.array([[0.04, 0.01, 0.0], [0.01, 0.02, -0.005], [0.0, -0.005, 0.03]])
@@ -30,3 +31,43 @@ def test_prior_init_gives_distinct_starts_and_no_metric():
     res = prior_init(gaussian_model, jax.random.PRNGKey(1), 2)
     assert res.inverse_mass_matrix is None
     assert not np.allclose(res.positions[0]["x"], res.positions[1]["x"])
+
+
+def flat_direction_model():
+    """x is constrained; y has a flat improper prior and no data: the Hessian has a zero eigenvalue."""
+    numpyro.sample("x", dist.Normal(0.3, 0.2))
+    numpyro.sample("y", dist.ImproperUniform(constraints.real, (), ()))
+
+
+def edge_model():
+    """A likelihood pulling u[0] against the prior's edge u = 1 (the mode sits on the boundary)."""
+    u = numpyro.sample("u", dist.Uniform(-1.0, 1.0).expand([2]).to_event(1))
+    numpyro.factor("pull", 1e4 * u[0] - 0.5 * (u[1] / 0.1) ** 2)
+
+
+def test_a_hessian_that_is_not_positive_definite_is_one_clear_line():
+    logged = []
+    res = laplace_init(flat_direction_model, jax.random.PRNGKey(2), 3, overdispersion=2.0, log=logged.append)
+    assert res.inverse_mass_matrix is None  # identity initial metric
+    assert len(logged) == 1 and "\n" not in logged[0]
+    msg = logged[0]
+    # what happened, what was done instead, why it is harmless
+    assert "Hessian of the potential at the best mode is not positive definite (smallest eigenvalue 0" in msg
+    assert "the chains start at their modes plus N(0, 0.2^2) jitter" in msg and "identity initial metric" in msg
+    assert "Harmless" in msg and "not the posterior" in msg
+    # the starts are the modes (x = 0.3, y where it started) plus jitter of sd 0.2
+    x = np.array([float(p["x"]) for p in res.positions])
+    assert np.all(np.abs(x - 0.3) < 5 * 0.2)
+    assert fallback_message(np.array([[1.0, np.nan], [np.nan, 1.0]]), 2.0).count("2 non-finite entries") == 1
+
+
+def test_a_mode_on_the_prior_edge_still_gets_a_laplace_metric():
+    """In unconstrained coordinates the prior's Jacobian adds curvature: a boundary mode is no fallback."""
+    logged = []
+    res = laplace_init(edge_model, jax.random.PRNGKey(0), 2, log=logged.append)
+    assert not logged
+    imm = np.asarray(res.inverse_mass_matrix)
+    assert np.all(np.linalg.eigvalsh(imm) > 0)
+    # Potential along z0: -1e4 u(z0) - log(du/dz0) with u = tanh(z0/2), about 2e4 exp(-z0) + z0 near the edge:
+    # the mode sits at exp(-z0) = 1/2e4 (u = 1 - 1e-4) and the curvature there is 1, so the Laplace variance is 1.
+    np.testing.assert_allclose(imm[0, 0], 1.0, rtol=1e-3)

@@ -1,0 +1,158 @@
+"""Commented TOML templates of the ``mock`` and ``fit`` configurations (``shaminfer config-template``).
+
+The template is generated from the schema itself (:mod:`.config`), so it
+lists every key with its default value; :data:`KEY_COMMENTS` gives the one
+comment line above each key. Required keys with no default get a working
+example (:data:`EXAMPLES`): the fit template reads the file that the mock
+template writes, so in an empty directory::
+
+    shaminfer config-template mock > mock.toml && shaminfer mock mock.toml
+    shaminfer config-template fit > fit.toml && shaminfer fit fit.toml
+
+runs end to end.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from .config import _FIT_SCHEMA, _MOCK_SCHEMA, _REQUIRED
+from .toml_io import _scalar as toml_value  # the writer's inline form of one value
+
+__all__ = ["TEMPLATE_KINDS", "KEY_COMMENTS", "EXAMPLES", "config_template", "schema_keys"]
+
+TEMPLATE_KINDS = ("mock", "fit")
+
+_FORWARD_SHAMNET = 'SHAMNet weights (.npz); "" = the shipped default (see `shaminfer domain --weights`)'
+
+#: One comment per dotted key (and per table) of each configuration.
+KEY_COMMENTS = {
+    "mock": {
+        "catalog": "which subhalo catalog the forward model runs on",
+        "catalog.source": '"synthetic" (catalogs.synthetic_universe), "small_test" or "file"',
+        "catalog.seed": "random seed of the synthetic universe",
+        "catalog.box_size": "side of the synthetic box [Mpc/h] (synthetic only)",
+        "catalog.logmpeak_min": "smallest log10 Mpeak of the synthetic catalog [Msun/h] (synthetic only)",
+        "catalog.profile_logmpeak_min": "lensing profiles for subhalos above this log10 Mpeak [Msun/h] "
+                                        "(synthetic only)",
+        "catalog.path": 'catalog file for source = "file" (catalogs.load_catalog); "" otherwise',
+        "stats": "the summary statistics: bins and galaxy samples (stats.StatsConfig)",
+        "stats.smf_edges": "SMF bins in log10 M* [Msun]: {lo, hi, n} (n linear bins) or a list of edges",
+        "stats.samples": 'galaxy samples of w_p and Delta Sigma: {kind = "threshold", lo} or '
+                         '{kind = "bin", lo, hi}, in log10 M* [Msun]',
+        "stats.rp_edges": "projected-radius bins of w_p [Mpc/h]: {lo, hi, n} (log-spaced) or a list of edges",
+        "stats.pi_max": "line-of-sight integration limit of w_p [Mpc/h]",
+        "stats.ds_rebin": "merge the catalog's lensing annuli this many at a time for Delta Sigma",
+        "forward": "forward model",
+        "forward.engine": 'engine the fits of this mock use: "exact", "corrfunc" or "tabulated" '
+                          '(the mock itself is always computed with "exact")',
+        "forward.shamnet": _FORWARD_SHAMNET,
+        "mock": "the mock data",
+        "mock.theta_true": "theta of the mock: log10 phi*, alpha, sigma_lo and sigma_hi [dex]; it must lie "
+                           "in SHAMNet's domain (`shaminfer domain`)",
+        "mock.covariance": '"jackknife", or an .npz file with cov_smf, cov_wp and cov_delta_sigma',
+        "mock.jackknife_n_side": "jackknife subvolumes: n_side^3 of them",
+        "mock.noise": "add one draw from the covariance to the data (false: noise-free mock)",
+        "mock.noise_seed": "seed of that draw",
+        "mock.diag_regularization": "use C + eps diag(C); only needed if the jackknife matrix is singular",
+        "mock.output": "the mock data file this writes (.npz)",
+    },
+    "fit": {
+        "data": "data file to fit (.npz, from `shaminfer mock` or the same layout)",
+        "run_dir": 'run folder (posterior.nc, checkpoint, figures); "" = runs/<config name> beside this file',
+        "terms": 'likelihood terms: any of "smf", "wp", "delta_sigma"',
+        "wp_samples": "indices of the data file's galaxy samples used by w_p; [] = every sample",
+        "delta_sigma_samples": "indices of the samples used by Delta Sigma; [] = every sample",
+        "forward": "forward model; empty values keep the data file's",
+        "forward.engine": '"" = the data file\'s engine, or "exact", "corrfunc", "tabulated"',
+        "forward.shamnet": 'SHAMNet weights (.npz); "" = the data file\'s',
+        "prior": "prior on theta; it must lie inside SHAMNet's domain (`shaminfer domain`)",
+        "prior.kind": '"domain" (uniform on SHAMNet\'s training box) or "box" (axis-aligned, prior.lo/hi)',
+        "prior.margin": 'fraction in (0, 0.5) by which the "domain" prior shrinks each half-width',
+        "prior.lo": 'kind = "box": lower corner {logphi_star, alpha, sigma_lo, sigma_hi}; {} otherwise',
+        "prior.hi": 'kind = "box": upper corner {logphi_star, alpha, sigma_lo, sigma_hi}; {} otherwise',
+        "sampler": "NUTS settings (inference.sampling.SamplerSettings)",
+        "sampler.backend": '"numpyro" or "blackjax"',
+        "sampler.num_chains": "independent chains",
+        "sampler.num_warmup": "warmup (adaptation) steps per chain",
+        "sampler.num_samples": "kept draws per chain",
+        "sampler.chunk_size": "draws per chain between checkpoints; an interrupted run resumes from the last",
+        "sampler.seed": "seeds warmup, every chunk of draws and the posterior-predictive draws",
+        "sampler.target_accept": "target acceptance probability of the step-size adaptation, in (0, 1)",
+        "sampler.max_tree_depth": "maximum number of trajectory doublings per NUTS step",
+        "sampler.dense_mass": "adapt a dense (true) or diagonal (false) mass matrix",
+        "sampler.init": '"laplace" (starts around per-chain modes, Laplace metric) or "prior" (uniform starts)',
+        "sampler.progress_bar": "progress bars on stderr",
+        "output": "outputs besides posterior.nc and summary.csv",
+        "output.plots": "write the corner, trace and data-vs-posterior-predictive PNGs",
+    },
+}
+
+#: Working values of the required keys (they have no default).
+EXAMPLES = {
+    "mock": {"mock.theta_true": {"logphi_star": -2.301, "alpha": -1.07, "sigma_lo": 0.35, "sigma_hi": 0.22}},
+    "fit": {"data": "mock.npz"},
+}
+
+_SCHEMAS = {"mock": _MOCK_SCHEMA, "fit": _FIT_SCHEMA}
+
+
+def schema_keys(kind: str) -> list[str]:
+    """Every dotted key of the ``kind`` configuration's schema, in schema order."""
+    def walk(schema: Mapping, prefix: str) -> list[str]:
+        out = []
+        for key, spec in schema.items():
+            out += walk(spec, f"{prefix}{key}.") if isinstance(spec, Mapping) else [prefix + key]
+        return out
+
+    return walk(_schema(kind), "")
+
+
+def _schema(kind: str) -> Mapping:
+    if kind not in _SCHEMAS:
+        raise ValueError(f"config template: expected one of {list(TEMPLATE_KINDS)}, found {kind!r}")
+    return _SCHEMAS[kind]
+
+
+def _comment(kind: str, path: str) -> str:
+    return KEY_COMMENTS[kind].get(path, "see shaminfer.app.config")
+
+
+def _entry(kind: str, path: str, key: str, spec) -> list[str]:
+    if spec.default is _REQUIRED:
+        value, note = EXAMPLES[kind][path], "required (an example value): "
+    else:
+        value, note = spec.default, ""
+    return [f"# {note}{_comment(kind, path)}", f"{key} = {toml_value(value)}"]
+
+
+def config_template(kind: str) -> str:
+    """The commented TOML template of the ``kind`` ("mock" or "fit") configuration.
+
+    Every key of the schema appears, set to its default (required keys: a
+    working example), under one comment line; loading the text with
+    :func:`~.config.load_mock_config` / :func:`~.config.load_fit_config`
+    succeeds.
+
+    Examples
+    --------
+    >>> print(config_template("fit").splitlines()[0])
+    # shaminfer fit configuration: every key, set to its default (the schema is in shaminfer.app.config).
+    """
+    lines = [f"# shaminfer {kind} configuration: every key, set to its default "
+             "(the schema is in shaminfer.app.config).",
+             "# Relative paths are relative to this file. Written by `shaminfer config-template "
+             f"{kind}`.", ""]
+
+    def emit(table: Mapping, prefix: str) -> None:
+        for key, spec in table.items():  # a table's own keys first, then its sub-tables
+            if not isinstance(spec, Mapping):
+                lines.extend(_entry(kind, prefix + key, key, spec))
+        for key, spec in table.items():
+            if isinstance(spec, Mapping):
+                if lines[-1]:
+                    lines.append("")
+                lines.append(f"[{prefix}{key}]  # {_comment(kind, prefix + key)}")
+                emit(spec, f"{prefix}{key}.")
+
+    emit(_schema(kind), "")
+    return "\n".join(lines).rstrip("\n") + "\n"
