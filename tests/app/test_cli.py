@@ -124,7 +124,7 @@ def test_os_errors_are_one_line_and_exit_2(tmp_path, capsys):
     # A directory where a file is expected (IsADirectoryError from the TOML reader).
     assert main(["fit", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err == f"shaminfer fit: error: {tmp_path}: Is a directory\n"
+    assert err == f"shaminfer fit: error: {tmp_path}: expected a TOML config file, found a folder\n"
 
     def raising(exc):
         def add(subparsers):
