@@ -115,16 +115,6 @@ def _make_fit(tab, terms, prior, *, num_warmup, num_samples, num_chains, target_
     return fit
 
 
-def _split(flat, terms):
-    import jax.numpy as jnp
-
-    out, i = [], 0
-    for t in terms:
-        out.append(jnp.asarray(flat[i:i + t.data.size]))
-        i += t.data.size
-    return out
-
-
 def main(argv=None) -> int:
     from shaminfer import configure_jax
 
