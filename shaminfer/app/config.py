@@ -70,10 +70,12 @@ value of the wrong type or out of range, or a missing required key raises
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple
 
 from ..ingredients import ShamParams
+from ..stats.predict import ENGINES
 from ..inference.sampling import BACKENDS, DEFAULT_SAMPLER_PDICT, SamplerSettings
 from .toml_io import load_toml
 
@@ -173,6 +175,14 @@ def _check_edges(v) -> str | None:
     return None if ok else "{lo = <number>, hi = <number> > lo, n = <bins >= 1>} or a list of edges"
 
 
+def _check_rp_edges(v) -> str | None:
+    msg = _check_edges(v)
+    if msg:
+        return msg
+    lo = v[0] if isinstance(v, list) else v["lo"]
+    return None if lo > 0 else "positive projected separations (the bins are log-spaced), lo > 0"
+
+
 def _check_samples(v) -> str | None:
     msg = ('a non-empty list of tables {kind = "threshold", lo = <log10 M*>} or '
            '{kind = "bin", lo = <log10 M*>, hi = <log10 M*> > lo}')
@@ -206,7 +216,7 @@ def _check_terms(v) -> str | None:
 
 
 _FORWARD_SCHEMA = {
-    "engine": _Field((str,), "tabulated"),
+    "engine": _Field((str,), "tabulated", _one_of(ENGINES)),
     "shamnet": _Field((str,), ""),
 }
 
@@ -223,7 +233,7 @@ _MOCK_SCHEMA = {
         "smf_edges": _Field((list, dict), {"lo": 9.75, "hi": 11.75, "n": 8}, _check_edges),
         "samples": _Field((list,), [{"kind": "threshold", "lo": 10.0}, {"kind": "threshold", "lo": 10.5},
                                     {"kind": "threshold", "lo": 11.0}], _check_samples),
-        "rp_edges": _Field((list, dict), {"lo": 0.5, "hi": 20.0, "n": 7}, _check_edges),
+        "rp_edges": _Field((list, dict), {"lo": 0.5, "hi": 20.0, "n": 7}, _check_rp_edges),
         "pi_max": _Field((float,), 20.0, _positive),
         "ds_rebin": _Field((int,), 3, _min(1)),
     },
@@ -252,7 +262,7 @@ _FIT_SCHEMA = {
     "terms": _Field((list,), list(TERM_KINDS), _check_terms),
     "wp_samples": _Field((list,), [], lambda v: None if not v else _check_int_list(v)),
     "delta_sigma_samples": _Field((list,), [], lambda v: None if not v else _check_int_list(v)),
-    "forward": {"engine": _Field((str,), ""), "shamnet": _Field((str,), "")},
+    "forward": {"engine": _Field((str,), "", lambda v: None if not v else _one_of(ENGINES)(v)), "shamnet": _Field((str,), "")},
     "prior": {
         "kind": _Field((str,), "domain", _one_of(("domain", "box"))),
         "margin": _Field((float,), 0.02, lambda v: None if 0 < v < 0.5 else "a fraction in (0, 0.5)"),
@@ -329,6 +339,27 @@ def _resolve(base: Path, value: str) -> Path:
     return p if p.is_absolute() else (base / p).resolve()
 
 
+def _check_writable(path: Path, *, key: str, where: str, folder: bool = False) -> None:
+    """Refuse an output path that cannot be written, before any computation.
+
+    A file output must not be an existing folder (a folder output not an existing file), and the nearest
+    existing folder on its way must be a folder this user may write into (missing folders are created at
+    write time).
+    """
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise ConfigError(f"{where}: key '{key}': expected a folder for the run, found an existing file {path}")
+    if not folder and path.is_dir():
+        raise ConfigError(f"{where}: key '{key}': expected a file name to write, found the folder {path}")
+    parent = path if folder else path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{where}: key '{key}': expected a writable location, found {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{where}: key '{key}': expected a writable location, found {parent} is not writable")
+
+
 def parse_mock_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "mock config") -> MockConfig:
     """Validate a parsed mock TOML document; raise :class:`ConfigError` naming the bad key."""
     cfg = _validate(raw, _MOCK_SCHEMA, where=where)
@@ -345,8 +376,10 @@ def parse_mock_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = 
     if cov != "jackknife":
         cov = str(_resolve(base, cov))
     theta = ShamParams(**{k: float(m["theta_true"][k]) for k in ShamParams._fields})
+    output = _resolve(base, m["output"])
+    _check_writable(output, key="mock.output", where=where)
     return MockConfig(cat, cfg["stats"], cfg["forward"], theta, cov, m["jackknife_n_side"], m["noise"],
-                      m["noise_seed"], m["diag_regularization"], _resolve(base, m["output"]), where)
+                      m["noise_seed"], m["diag_regularization"], output, where)
 
 
 def parse_fit_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "fit config",
@@ -365,6 +398,7 @@ def parse_fit_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "
         forward["shamnet"] = str(_resolve(base, forward["shamnet"]))
     sampler = SamplerSettings(**cfg["sampler"])
     run_dir = _resolve(base, cfg["run_dir"] or default_run_dir)
+    _check_writable(run_dir, key="run_dir", where=where, folder=True)
     return FitConfig(_resolve(base, cfg["data"]), run_dir, tuple(cfg["terms"]), tuple(cfg["wp_samples"]),
                      tuple(cfg["delta_sigma_samples"]), forward, prior, sampler, cfg["output"]["plots"], where)
 

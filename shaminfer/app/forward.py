@@ -17,6 +17,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from ..ingredients import ShamParams
+from ..stats.predict import ENGINES
 from .config import edges_from_spec
 from ..inference.inference_data import TermLayout
 from ..inference.mock import subvolume_labels
@@ -33,9 +34,6 @@ __all__ = [
     "ENGINES",
 ]
 
-#: Forward-model engines of ``stats.make_predictor``: the exact pair counter, Corrfunc (values only), the
-#: tabulated engine.
-ENGINES = ("exact", "corrfunc", "tabulated")
 
 
 def build_catalog(cfg: Mapping):

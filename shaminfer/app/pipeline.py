@@ -54,18 +54,18 @@ def run_mock(cfg: MockConfig, *, log: Callable[[str], None] | None = None) -> Mo
         check_theta_in_domain(cfg.theta_true, net=net)
     except ValueError as exc:
         raise ValueError(f"mock.theta_true: {exc}") from None
+    cov = None if cfg.covariance == "jackknife" else load_covariance_file(cfg.covariance)
+    cfg.output.parent.mkdir(parents=True, exist_ok=True)
     catalog = build_catalog(cfg.catalog)
     log(f"mock: catalog {catalog!r}")
     stats_config = build_stats_config(cfg.stats, catalog)
     # The mock is always computed with the exact engine; forward.engine is what fits use by default.
     predictor = build_predictor(catalog, stats_config, {**cfg.forward, "engine": "exact"}, net=net)
-    jk = cov = None
-    if cfg.covariance == "jackknife":
+    jk = None
+    if cov is None:
         log(f"mock: jackknife covariance from {cfg.jackknife_n_side ** 3} subvolumes")
         jk = jackknife_predictions(catalog, stats_config, cfg.theta_true, n_side=cfg.jackknife_n_side, net=net,
                                    log=log)
-    else:
-        cov = load_covariance_file(cfg.covariance)
     mock = make_mock(predictor, cfg.theta_true, jackknife_predictions=jk, covariance=cov, noise=cfg.noise,
                      noise_seed=cfg.noise_seed, diag_regularization=cfg.diag_regularization, config=cfg.to_dict())
     save_mock(cfg.output, mock)
@@ -97,12 +97,13 @@ def run_fit_config(cfg: FitConfig, *, restart: bool | str = False, max_chunks: i
                              "found none (write data files with `shaminfer mock` or save_mock)")
     forward_cfg = {**mock_cfg.get("forward", {}), **cfg.forward}
     net = load_net(forward_cfg)
-    catalog = build_catalog(mock_cfg["catalog"])
-    stats_config = build_stats_config(mock_cfg["stats"], catalog)
+    # everything checkable without the catalog first: the prior against the domain, the terms against the data
+    prior = prior_from_config(cfg.prior, net=net)
     terms = mock_terms(mock, cfg.terms, wp_samples=cfg.wp_samples or None,
                        delta_sigma_samples=cfg.delta_sigma_samples or None)
+    catalog = build_catalog(mock_cfg["catalog"])
+    stats_config = build_stats_config(mock_cfg["stats"], catalog)
     predictor = build_predictor(catalog, stats_config, forward_cfg, net=net, terms=cfg.terms)
-    prior = prior_from_config(cfg.prior, net=net)
     model = build_model(predictor, terms, prior, domain=shamnet_domain(net))
     attrs = {"data_file": str(cfg.data)}
     if mock.theta_true is not None:
