@@ -18,18 +18,29 @@ the SHAM predictions rely on, so the package works out of the box:
    with no such host become centrals (counted in ``meta``). Satellites sit at
    an NFW-distributed offset (truncated at the host ``R_200m``, median
    Diemer & Joyce 2019 concentration) from their host.
-3. **Clustering.** A Gaussian field with the colossus linear P(k) (smoothed on
-   ``smoothing`` Mpc/h) is drawn on an ``n_mesh^3`` mesh; the matter density is
-   its log-normal transform. Centrals of mass M are placed in cells drawn
-   with probability ``exp(b_ln(M) G)``, with ``b_ln`` calibrated so that the
-   large-scale (``r_* = 8`` Mpc/h) correlation is ``b(M)^2 xi_m``, ``b`` the
-   Tinker et al. (2010) halo bias (mass-binned in ``b_ln`` steps of 0.02).
-   Positions are uniform within a cell.
+3. **Clustering: Lagrangian biasing + augmented Zel'dovich displacements** (:mod:`.lpt`). A Gaussian linear
+   field ``delta_L`` with the colossus P(k) at the catalog redshift is drawn on an ``n_mesh^3`` mesh with
+   fixed Fourier amplitudes (random phases only, Angulo & Pontzen 2016: far less sample variance in the
+   two-point statistics of a 175 Mpc/h box). Centrals of mass M are drawn in Lagrangian space with
+   probability ``exp(b_L delta_R)``, ``delta_R`` the field smoothed by a top-hat of the Lagrangian radius
+   ``R_L = (3 M / 4 pi rho_m)^(1/3)`` (of the centre of M's ``_MASS_STEP`` bin) and ``b_L = b / A - 1``,
+   ``b`` the Tinker et al. (2010) bias (steps of 0.02). For a Gaussian field this tracer has cross-
+   correlation exactly ``b_L xi_L`` on scales above ``R_L`` -- no pivot calibration and no scale-dependent
+   bias from a log-normal transform of an over- or under-smoothed field (an Eulerian log-normal placement
+   calibrated at one pivot is 1.15-2.1 x too clustered at 2-5 Mpc/h). Positions are scattered about the
+   drawn mesh node by a tent kernel (a continuous, trilinear density) and moved by the displacement field
+   (trilinear interpolation): Zel'dovich on scales above ``smoothing`` (Gaussian ``R_s``) and spherical
+   collapse below (augmented LPT, Kitaura & Hess 2013), so the Eulerian bias is ``1 + b_L`` on large scales
+   and collapsed regions contract. ``A = 0.96`` absorbs the smearing of the field by the displacements (see
+   ``_DISPLACED_AMPLITUDE``). The mesh (1.37 Mpc/h cells by default) and the linear displacements make the
+   halo clustering close to linear down to about 1.5 Mpc/h: there is no nonlinear enhancement between 1 and
+   3 Mpc/h, so w_p is shallower there (log slope about -0.4) than in an N-body simulation.
 4. **Dark matter.** Particles of mass ``m_p ~= particle_mass`` (exactly
    ``rho_m V / N_p``) carry the mean matter density times the volume. Each
    central of mass M gets ``floor(M/m_p)`` (+1 with probability of the
    remainder) particles from its truncated NFW profile; the remaining
-   particles are "diffuse" and follow the same log-normal field with the
+   particles are "diffuse": drawn in Lagrangian space like the centrals (cell-scale field, Lagrangian bias
+   ``b_d / A - 1``) and moved by the same displacements, with the Eulerian
    linear bias ``b_d = (1 - f_h <b>_h) / (1 - f_h)`` that makes the total
    matter unbiased (``f_h``: halo mass fraction, ``<b>_h``: its mass-weighted
    bias). Satellites carry no particles of their own (their mass is inside
@@ -53,9 +64,10 @@ from ..ingredients import DEFAULT_SHMF_PARAMS
 from .cache import cache_dir, cache_key
 from .catalog import LensingProfiles, SubhaloCatalog
 from .cosmology import DEFAULT_COSMOLOGY, halo_bias, halo_concentration, linear_power, mean_matter_density
-from .density_field import gaussian_correlation, gaussian_mesh, lognormal_exponent, positions_in_cells, sample_cells
+from .density_field import GaussianMesh, gaussian_mesh, sample_cells
 from .io import load_catalog, save_catalog
 from .lensing import DEFAULT_RBINS, delta_sigma_per_object
+from .lpt import displace, positions_near_nodes, smooth_field, zeldovich_displacement
 from .nfw import radius_200m, sample_nfw_offsets
 
 __all__ = [
@@ -69,10 +81,15 @@ __all__ = [
     "build_universe",
 ]
 
-_SCHEMA_VERSION = 2  # bump whenever the generator changes: it is part of the cache key
+_SCHEMA_VERSION = 3  # bump whenever the generator changes: it is part of the cache key
 _LOGM_MAX = 16.5  # upper end of the inverse-transform grid; N_h(>16.5) V is negligible
-_PIVOT_R = 8.0  # Mpc/h, pivot of the log-normal bias calibration
-_BIAS_STEP = 0.02  # grouping of centrals in the log-normal exponent
+_MASS_STEP = 0.25  # dex: centrals share the Lagrangian smoothing radius of their mass bin's centre
+_BIAS_STEP = 0.02  # grouping of centrals in the Lagrangian bias
+# Large-scale clustering amplitude A of displaced points relative to the linear field (the displacements smear
+# the field and damp w_p at 5-20 Mpc/h): the Lagrangian biases are b / A - 1 so that the Eulerian bias comes
+# out as b. Calibrated on the default box (benchmarks/catalog_validation.py; A = 1 gives w_p about 0.8 x
+# linear, 0.91 about 1.1 x, 0.96 about 1.0 x).
+_DISPLACED_AMPLITUDE = 0.96
 
 DEFAULT_UNIVERSE_PDICT = dict(
     box_size=175.0,  # Mpc/h
@@ -80,7 +97,7 @@ DEFAULT_UNIVERSE_PDICT = dict(
     redshift=0.0,
     particle_mass=1.0e11,  # Msun/h, nominal; the exact value is rho_m V / N_p
     n_mesh=128,
-    smoothing=2.0,  # Mpc/h, Gaussian smoothing of the linear field
+    smoothing=2.0,  # Mpc/h, Zel'dovich above, spherical collapse below (Gaussian transition radius)
     f_sat_max=0.3,
     m_sat_max=11.0,
     m_sat_zero=14.0,
@@ -200,10 +217,8 @@ def _assign_hosts(rng, logm: np.ndarray, p: UniverseParams):
     raise RuntimeError("host assignment did not converge")  # unreachable: promotion removes all orphans
 
 
-def build_universe(seed: int, params: UniverseParams, *, progress=None) -> SubhaloCatalog:
-    """Generate the synthetic universe for ``params`` (no caching; see :func:`synthetic_universe`)."""
-    _check_params(params)
-    p = params
+def _generate(seed: int, p: UniverseParams) -> dict:
+    """Stages 1-4 (masses, hosts, positions, particles) of :func:`build_universe`, without the lensing profiles."""
     t0 = time.perf_counter()
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence([int(seed), 4]).spawn(8)]
     box = float(p.box_size)
@@ -215,21 +230,29 @@ def build_universe(seed: int, params: UniverseParams, *, progress=None) -> Subha
     cen = np.flatnonzero(host < 0)
     sat = np.flatnonzero(host >= 0)
 
-    # 3. the density field and the central positions
-    def power(k):
-        return linear_power(k, p.redshift)
-
-    mesh = gaussian_mesh(streams[2], power, n_mesh=p.n_mesh, box_size=box, smoothing=p.smoothing)
-    xi_pivot = float(gaussian_correlation(_PIVOT_R, power, n_mesh=p.n_mesh, box_size=box, smoothing=p.smoothing)[0])
+    # 3. the linear field, its Zel'dovich displacement, and the centrals: Lagrangian biasing, then displaced
+    linear = gaussian_mesh(streams[2], lambda k: linear_power(k, p.redshift), n_mesh=p.n_mesh, box_size=box,
+                           smoothing=0.0, fixed_amplitude=True)
+    psi = zeldovich_displacement(linear.field, box, p.smoothing, spherical_collapse=True)
     bias = halo_bias(logm, p.redshift)
-    b_ln = lognormal_exponent(bias, xi_pivot)
-    group = np.round(b_ln[cen] / _BIAS_STEP).astype(np.int64)
-    pos = np.empty((logm.size, 3))
+    b_lag = bias / _DISPLACED_AMPLITUDE - 1.0
     rng = streams[3]
-    for g in np.unique(group):
-        members = cen[group == g]
-        cells = sample_cells(rng, mesh, g * _BIAS_STEP, members.size)
-        pos[members] = positions_in_cells(rng, cells, mesh)
+    q = np.empty((cen.size, 3))
+    mbin = np.floor((logm[cen] - p.logmpeak_min) / _MASS_STEP).astype(np.int64)
+    for mb in np.unique(mbin):
+        in_bin = np.flatnonzero(mbin == mb)
+        logm_mid = p.logmpeak_min + (mb + 0.5) * _MASS_STEP
+        radius = (3.0 * 10.0**logm_mid / (4.0 * np.pi * rho_m)) ** (1.0 / 3.0)  # Lagrangian radius
+        field = smooth_field(linear.field, box, radius)
+        mesh = GaussianMesh(field=field, box_size=box, variance=float(field.var()))
+        group = np.round(b_lag[cen[in_bin]] / _BIAS_STEP).astype(np.int64)
+        for g in np.unique(group):
+            members = in_bin[group == g]
+            q[members] = positions_near_nodes(rng, sample_cells(rng, mesh, g * _BIAS_STEP, members.size), p.n_mesh, box)
+        del field, mesh
+    pos = np.empty((logm.size, 3))
+    pos[cen] = displace(q, psi, box)
+    del q
 
     # satellites: NFW offsets inside their host
     conc = halo_concentration(logm, p.redshift)
@@ -237,7 +260,7 @@ def build_universe(seed: int, params: UniverseParams, *, progress=None) -> Subha
     hs = host[sat]
     pos[sat] = _wrap(pos[hs] + sample_nfw_offsets(streams[4], conc[hs], rdelta[hs]), box)
 
-    # 4. particles: NFW spheres around centrals + diffuse log-normal component
+    # 4. particles: NFW spheres around centrals + diffuse component (Lagrangian bias b_d - 1, displaced)
     total_mass = rho_m * box**3
     n_part = int(round(total_mass / p.particle_mass))
     m_p = total_mass / n_part
@@ -254,10 +277,22 @@ def build_universe(seed: int, params: UniverseParams, *, progress=None) -> Subha
     b_diffuse = max((1.0 - f_h * b_h) / (1.0 - f_h), 0.0) if f_h < 1.0 else 1.0
     n_diffuse = n_part - int(n_halo.sum())
     rng = streams[6]
-    cells = sample_cells(rng, mesh, float(lognormal_exponent(b_diffuse, xi_pivot)), n_diffuse)
-    diffuse = positions_in_cells(rng, cells, mesh)
+    cells = sample_cells(rng, linear, b_diffuse / _DISPLACED_AMPLITUDE - 1.0, n_diffuse)
+    diffuse = displace(positions_near_nodes(rng, cells, p.n_mesh, box), psi, box)
     particles = np.concatenate([halo_part, diffuse])
-    del halo_part, diffuse, cells, owner
+    del halo_part, diffuse, cells, owner, psi
+    return dict(pos=pos, logm=logm, host=host, particles=particles, m_p=m_p, rho_m=rho_m, n_promoted=n_promoted,
+                f_h=f_h, b_diffuse=b_diffuse, t_gen=time.perf_counter() - t0)
+
+
+def build_universe(seed: int, params: UniverseParams, *, progress=None) -> SubhaloCatalog:
+    """Generate the synthetic universe for ``params`` (no caching; see :func:`synthetic_universe`)."""
+    _check_params(params)
+    p = params
+    t0 = time.perf_counter()
+    gen = _generate(seed, p)
+    pos, logm, host, particles, m_p = gen["pos"], gen["logm"], gen["host"], gen["particles"], gen["m_p"]
+    box = float(p.box_size)
     t_gen = time.perf_counter() - t0
 
     # 5. lensing profiles
@@ -267,15 +302,14 @@ def build_universe(seed: int, params: UniverseParams, *, progress=None) -> Subha
     lensing = LensingProfiles(rbins=DEFAULT_RBINS, index=idx, delta_sigma=ds, los_axis=p.los_axis)
     meta = dict(
         origin="synthetic_universe",
-        description="SYNTHETIC catalog (not an N-body simulation): App. A mass function, log-normal clustering "
-                    "with Tinker10 bias, NFW satellites and particles; see shaminfer.catalogs.synthetic",
+        description="SYNTHETIC catalog (not an N-body simulation): App. A mass function, Lagrangian-biased "
+                    "(Tinker10) centrals moved by augmented Zel'dovich displacements, NFW satellites and particles; see shaminfer.catalogs.synthetic",
         seed=int(seed),
         cosmology=DEFAULT_COSMOLOGY,
-        rho_m=float(rho_m),
-        n_promoted_satellites=int(n_promoted),
-        halo_mass_fraction=float(f_h),
-        diffuse_bias=float(b_diffuse),
-        lognormal_xi_pivot=float(xi_pivot),
+        rho_m=float(gen["rho_m"]),
+        n_promoted_satellites=int(gen["n_promoted"]),
+        halo_mass_fraction=float(gen["f_h"]),
+        diffuse_bias=float(gen["b_diffuse"]),
         generation_seconds=float(t_gen),
         profile_seconds=float(time.perf_counter() - t0 - t_gen),
         **{f"param_{k}": v for k, v in p._asdict().items()},

@@ -53,3 +53,27 @@ def test_cell_sampling_is_proportional_to_weights():
     assert pos.min() >= 0 and pos.max() < 40.0
     np.testing.assert_array_equal((pos // m.cell_size).astype(int),
                                   np.stack(np.unravel_index(cells[:1000], (8, 8, 8)), axis=1))
+
+
+def test_fixed_amplitude_field_has_the_expected_power_in_every_mode():
+    n, box = 16, 80.0
+    m = gaussian_mesh(np.random.default_rng(8), power, n_mesh=n, box_size=box, smoothing=2.0, fixed_amplitude=True)
+    fk = np.fft.rfftn(m.field)
+    kf = 2 * np.pi / box
+    kx, kz = np.fft.fftfreq(n, 1.0 / n) * kf, np.fft.rfftfreq(n, 1.0 / n) * kf
+    k = np.sqrt(kx[:, None, None] ** 2 + kx[None, :, None] ** 2 + kz[None, None, :] ** 2)
+    # unnormalised FFT of a field with power P: |F_k|^2 = P(k) W(k)^2 n^6 / V
+    expect = power(np.where(k > 0, k, 1.0)) * np.exp(-(k * 2.0) ** 2) * n**6 / box**3
+    np.testing.assert_allclose(np.abs(fk)[k > 0], np.sqrt(expect[k > 0]), rtol=1e-3)  # P is interpolated on a grid
+    # a Gaussian draw scatters around it instead
+    g = np.abs(np.fft.rfftn(gaussian_mesh(np.random.default_rng(8), power, n_mesh=n, box_size=box,
+                                          smoothing=2.0).field))[k > 0] / np.sqrt(expect[k > 0])
+    assert g.std() > 0.3
+
+
+def test_negative_exponents_sample_underdense_cells():
+    rng = np.random.default_rng(9)
+    m = gaussian_mesh(rng, power, n_mesh=8, box_size=40.0, smoothing=1.0)
+    big = m._replace(field=m.field * 300.0)  # exp(-5 * field) would overflow without the shift
+    cells = sample_cells(rng, big, -5.0, 1000)
+    assert np.all(np.isfinite(cells)) and np.all(cells == np.argmin(big.field))
