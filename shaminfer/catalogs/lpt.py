@@ -103,14 +103,17 @@ def spherical_collapse_divergence(field) -> np.ndarray:
     return 3.0 - 3.0 * np.sqrt(np.maximum(1.0 - 2.0 * d / 3.0, 0.0))
 
 
-def zeldovich_displacement(field, box_size: float, smoothing: float = 0.0, *,
-                           spherical_collapse: bool = False) -> np.ndarray:
+def zeldovich_displacement(field, box_size: float, smoothing: float = 0.0, *, spherical_collapse: bool = False,
+                           collapse_radii=()) -> np.ndarray:
     """Displacement ``Psi = i k / k^2 delta(k)`` [Mpc/h] of the linear density contrast ``field`` (Zel'dovich).
 
     With ``spherical_collapse`` the small scales follow the spherical-collapse divergence instead (augmented
     LPT, Kitaura & Hess 2013): ``Psi = i k / k^2 [W(k) delta(k) + (1 - W(k)) D(k)]``, ``D`` from
     :func:`spherical_collapse_divergence` and ``W = exp(-k^2 R_s^2 / 2)``, so that large scales are exactly
-    Zel'dovich while collapsed regions contract. Without it, ``W`` truncates the Zel'dovich field.
+    Zel'dovich while collapsed regions contract. ``collapse_radii`` adds the multiscale criterion of Neyrinck
+    (2016): a node whose field smoothed by a top-hat of any of these radii reaches 3/2 is collapsed
+    (``D = 3``), so that group-sized regions fall together rather than only single cells. Without
+    ``spherical_collapse``, ``W`` truncates the Zel'dovich field.
 
     Parameters
     ----------
@@ -122,6 +125,8 @@ def zeldovich_displacement(field, box_size: float, smoothing: float = 0.0, *,
         Gaussian radius ``R_s`` [Mpc/h] of ``W``; 0 means ``W = 1`` (pure Zel'dovich).
     spherical_collapse : bool, keyword-only
         Use the augmented (Zel'dovich + spherical collapse) displacement.
+    collapse_radii : sequence of float, keyword-only
+        Top-hat radii [Mpc/h] of the multiscale collapse criterion (only with ``spherical_collapse``).
 
     Returns
     -------
@@ -141,7 +146,10 @@ def zeldovich_displacement(field, box_size: float, smoothing: float = 0.0, *,
     w = np.exp(-0.5 * k2 * smoothing**2)
     dk = np.fft.rfftn(f) * w
     if spherical_collapse:
-        dk += np.fft.rfftn(spherical_collapse_divergence(f)) * (1.0 - w)
+        d = spherical_collapse_divergence(f)
+        for r in collapse_radii:  # collapsed on any of these scales: collapsed (multiscale, Neyrinck 2016)
+            d[smooth_field(f, box_size, r) >= 1.5] = 3.0
+        dk += np.fft.rfftn(d) * (1.0 - w)
     dk /= k2
     dk[0, 0, 0] = 0.0
     dx, dz = _wavenumbers(n, box_size, derivative=True)

@@ -30,11 +30,13 @@ the SHAM predictions rely on, so the package works out of the box:
    calibrated at one pivot is 1.15-2.1 x too clustered at 2-5 Mpc/h). Positions are scattered about the
    drawn mesh node by a tent kernel (a continuous, trilinear density) and moved by the displacement field
    (trilinear interpolation): Zel'dovich on scales above ``smoothing`` (Gaussian ``R_s``) and spherical
-   collapse below (augmented LPT, Kitaura & Hess 2013), so the Eulerian bias is ``1 + b_L`` on large scales
-   and collapsed regions contract. ``A = 0.96`` absorbs the smearing of the field by the displacements (see
+   collapse below (augmented LPT, Kitaura & Hess 2013; a node is collapsed if the field smoothed on 2, 3, 4
+   or 6 Mpc/h reaches 3/2, Neyrinck 2016), so the Eulerian bias is ``1 + b_L`` on large scales and
+   collapsed regions fall together. ``A = 0.96`` absorbs the smearing of the field by the displacements (see
    ``_DISPLACED_AMPLITUDE``). The mesh (1.37 Mpc/h cells by default) and the linear displacements make the
-   halo clustering close to linear down to about 1.5 Mpc/h: there is no nonlinear enhancement between 1 and
-   3 Mpc/h, so w_p is shallower there (log slope about -0.4) than in an N-body simulation.
+   halo clustering close to linear (1.0-1.2 x) down to about 1.5 Mpc/h: the nonlinear enhancement of an
+   N-body simulation between 1 and 3 Mpc/h is missing, so w_p is shallower there (log slope -0.4 to -0.6)
+   than in a simulation.
 4. **Dark matter.** Particles of mass ``m_p ~= particle_mass`` (exactly
    ``rho_m V / N_p``) carry the mean matter density times the volume. Each
    central of mass M gets ``floor(M/m_p)`` (+1 with probability of the
@@ -90,6 +92,7 @@ _BIAS_STEP = 0.02  # grouping of centrals in the Lagrangian bias
 # out as b. Calibrated on the default box (benchmarks/catalog_validation.py; A = 1 gives w_p about 0.8 x
 # linear, 0.91 about 1.1 x, 0.96 about 1.0 x).
 _DISPLACED_AMPLITUDE = 0.96
+_COLLAPSE_RADII = (2.0, 3.0, 4.0, 6.0)  # Mpc/h, multiscale spherical-collapse criterion
 
 DEFAULT_UNIVERSE_PDICT = dict(
     box_size=175.0,  # Mpc/h
@@ -97,7 +100,7 @@ DEFAULT_UNIVERSE_PDICT = dict(
     redshift=0.0,
     particle_mass=1.0e11,  # Msun/h, nominal; the exact value is rho_m V / N_p
     n_mesh=128,
-    smoothing=2.0,  # Mpc/h, Zel'dovich above, spherical collapse below (Gaussian transition radius)
+    smoothing=4.0,  # Mpc/h, Zel'dovich above, spherical collapse below (Gaussian transition radius)
     f_sat_max=0.3,
     m_sat_max=11.0,
     m_sat_zero=14.0,
@@ -233,7 +236,8 @@ def _generate(seed: int, p: UniverseParams) -> dict:
     # 3. the linear field, its Zel'dovich displacement, and the centrals: Lagrangian biasing, then displaced
     linear = gaussian_mesh(streams[2], lambda k: linear_power(k, p.redshift), n_mesh=p.n_mesh, box_size=box,
                            smoothing=0.0, fixed_amplitude=True)
-    psi = zeldovich_displacement(linear.field, box, p.smoothing, spherical_collapse=True)
+    psi = zeldovich_displacement(linear.field, box, p.smoothing, spherical_collapse=True,
+                                 collapse_radii=_COLLAPSE_RADII)
     bias = halo_bias(logm, p.redshift)
     b_lag = bias / _DISPLACED_AMPLITUDE - 1.0
     rng = streams[3]

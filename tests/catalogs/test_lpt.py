@@ -83,6 +83,15 @@ def test_augmented_displacement_is_zeldovich_on_large_scales():
     g[16, 16, 16] = 3.0
     za, aug = zeldovich_displacement(g, L, 6.0), zeldovich_displacement(g, L, 6.0, spherical_collapse=True)
     assert abs(aug[0][14, 16, 16]) > abs(za[0][14, 16, 16])
+    # the multiscale criterion collapses a region that is collapsed only once smoothed: still more infall
+    wide = np.zeros((32, 32, 32))
+    wide[13:20, 13:20, 13:20] = 3.0
+    wide[16, 16, 16] = 1.0  # below 3/2 itself, but its top-hat neighbourhood (R = 4 Mpc/h) is above
+    assert smooth_field(wide, L, 4.0)[16, 16, 16] > 1.5
+    plain = zeldovich_displacement(wide, L, 6.0, spherical_collapse=True)
+    multi = zeldovich_displacement(wide, L, 6.0, spherical_collapse=True, collapse_radii=(4.0,))
+    inward = [f[0][15, 16, 16] - f[0][17, 16, 16] for f in (plain, multi)]
+    assert inward[1] > inward[0] > 0
 
 
 def test_interpolation_and_displacement():
