@@ -159,7 +159,8 @@ def main() -> None:
         slopes_ok &= bool(np.all((slope >= -1.8) & (slope <= -0.5)))
         print(f"  Mpeak >= 10^{th:.1f}: N = {s.sum()}, b_eff = {b_eff:.3f} (own-mass mean {b_own:.3f}, "
               f"ratio at 5-20 with it {np.round(w[big] / (b_own**2 * wpm[big]), 2)})")
-        print(f"    ratio   {np.round(ratio, 2)}\n    r_p w_p {np.round(rmid * w, 1)}\n    slope   {np.round(slope, 2)}")
+        print(f"    ratio   {np.round(ratio, 2)}\n    r_p w_p {np.round(rmid * w, 1)}")
+        print(f"    slope   {np.round(slope, 2)}")
 
     # --- stacked lensing of 1e13-1e14 hosts
     lens = cat.lensing

@@ -28,7 +28,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["smooth_field", "spherical_collapse_divergence", "zeldovich_displacement", "interpolate_mesh", "displace", "positions_near_nodes"]
+__all__ = [
+    "smooth_field",
+    "spherical_collapse_divergence",
+    "zeldovich_displacement",
+    "interpolate_mesh",
+    "displace",
+    "positions_near_nodes",
+]
 
 
 def _check_mesh(field) -> np.ndarray:

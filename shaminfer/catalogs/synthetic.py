@@ -307,7 +307,8 @@ def build_universe(seed: int, params: UniverseParams, *, progress=None) -> Subha
     meta = dict(
         origin="synthetic_universe",
         description="SYNTHETIC catalog (not an N-body simulation): App. A mass function, Lagrangian-biased "
-                    "(Tinker10) centrals moved by augmented Zel'dovich displacements, NFW satellites and particles; see shaminfer.catalogs.synthetic",
+                    "(Tinker10) centrals moved by augmented Zel'dovich displacements, NFW satellites and "
+                    "particles; see shaminfer.catalogs.synthetic",
         seed=int(seed),
         cosmology=DEFAULT_COSMOLOGY,
         rho_m=float(gen["rho_m"]),
