@@ -35,7 +35,7 @@ the SHAM predictions rely on, so the package works out of the box:
    collapsed regions fall together. ``A = 0.96`` absorbs the smearing of the field by the displacements (see
    ``_DISPLACED_AMPLITUDE``). The mesh (1.37 Mpc/h cells by default) and the linear displacements make the
    halo clustering close to linear (1.0-1.2 x) down to about 1.5 Mpc/h: the nonlinear enhancement of an
-   N-body simulation between 1 and 3 Mpc/h is missing, so w_p is shallower there (log slope -0.4 to -0.6)
+   N-body simulation between 1 and 3 Mpc/h is missing, so w_p is shallower there (log slope -0.36 to -0.6)
    than in a simulation.
 4. **Dark matter.** Particles of mass ``m_p ~= particle_mass`` (exactly
    ``rho_m V / N_p``) carry the mean matter density times the volume. Each
