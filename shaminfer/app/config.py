@@ -3,12 +3,19 @@
 Mock configuration (``shaminfer mock CONFIG``)::
 
     [catalog]            # which subhalo catalog the forward model runs on
-    source = "synthetic" # "synthetic" (synthetic_universe), "small_test" or "file"
-    seed = 0
-    box_size = 175.0     # Mpc/h (synthetic only)
-    logmpeak_min = 11.0  # log10 Msun/h (synthetic only)
-    profile_logmpeak_min = 11.5  # lensing profiles above this log10 Mpeak (synthetic only)
-    path = "cat.npz"     # (file only) catalogs.load_catalog
+    source = "synthetic" # "synthetic" (synthetic_universe), "small_test", "file" (our npz/hdf5 schema),
+                         # "hlist" (Rockstar / ConsistentTrees ASCII, .gz too) or "halotools" (its cached HDF5)
+    seed = 0             # (synthetic only)
+    box_size = "auto"    # Mpc/h: synthetic 175; hlist from its header ("auto") or this number
+    redshift = "auto"    # synthetic 0; hlist from its header, file name or scale column
+    logmpeak_min = 11.0  # log10 Msun/h: the mass cut (synthetic: its smallest mass)
+    profile_logmpeak_min = 11.5  # lensing profiles above this log10 Mpeak
+    path = "cat.npz"     # (file, hlist, halotools) the catalog file
+    mass_column = ""     # (hlist, halotools) the Mpeak column; "" = "Mpeak" / "halo_mpeak"
+    columns = []         # (hlist, halotools) further columns kept as per-subhalo properties
+    missing_host = "central"  # satellites whose host is cut: "central" (kept as centrals) or "raise"
+    particles = ""       # (file, hlist, halotools) particle file (.h5/.npz, positions in Mpc/h) for Delta Sigma
+    particle_mass = 0.0  # Msun/h; 0 = from the particle file
 
     [stats]              # StatsConfig: bins and samples
     smf_edges = {lo = 9.75, hi = 11.75, n = 9}     # or an explicit list of edges, log10 Msun
@@ -16,6 +23,7 @@ Mock configuration (``shaminfer mock CONFIG``)::
     rp_edges = {lo = 0.5, hi = 20.0, n = 7}        # or a list; log-spaced, Mpc/h
     pi_max = 20.0                                  # Mpc/h
     ds_rebin = 3                                   # merge the catalog's lensing annuli 3 at a time
+    statistics = ["smf", "wp", "delta_sigma"]      # what the mock computes (delta_sigma needs lensing)
 
     [forward]
     engine = "tabulated" # forward-model engine of the fits ("exact", "corrfunc", "tabulated"); mocks use "exact"
@@ -34,7 +42,7 @@ Fit configuration (``shaminfer fit CONFIG``)::
 
     data = "mock.npz"              # from `shaminfer mock` (or the same layout, see mock.py)
     run_dir = "runs/fit"           # default: next to the config, named after it
-    terms = ["smf", "wp", "delta_sigma"]
+    terms = []                     # likelihood terms; [] = every statistic in the data file
     wp_samples = [0, 1, 2]         # default: every sample in the data file
     delta_sigma_samples = [0, 1, 2]
 
@@ -63,12 +71,16 @@ Fit configuration (``shaminfer fit CONFIG``)::
     [output]
     plots = true                   # corner, trace and data-vs-posterior-predictive PNGs
 
-Relative paths are relative to the configuration file. An unknown key, a
+Relative paths are relative to the configuration file. Statistics the
+catalog cannot give (Delta Sigma of a catalog with neither lensing profiles
+nor particles) and missing input files are refused here, before any
+computation. An unknown key, a
 value of the wrong type or out of range, or a missing required key raises
 :class:`ConfigError` naming the key.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 from pathlib import Path
@@ -92,7 +104,10 @@ __all__ = [
 ]
 
 TERM_KINDS = ("smf", "wp", "delta_sigma")
-CATALOG_SOURCES = ("synthetic", "small_test", "file")
+CATALOG_SOURCES = ("synthetic", "small_test", "file", "hlist", "halotools")
+#: Sources read from a user's file (``catalog.path``); the others are generated.
+FILE_SOURCES = ("file", "hlist", "halotools")
+
 _REQUIRED = object()
 
 
@@ -183,6 +198,15 @@ def _check_rp_edges(v) -> str | None:
     return None if lo > 0 else "positive projected separations (the bins are log-spaced), lo > 0"
 
 
+def _auto_or(check):
+    return lambda v: None if v == "auto" else (check(v) if not isinstance(v, str) else '"auto" or a number')
+
+
+def _check_names(v) -> str | None:
+    ok = all(isinstance(x, str) and x for x in v) and len(set(v)) == len(v)
+    return None if ok else "a list of distinct column names"
+
+
 def _check_samples(v) -> str | None:
     msg = ('a non-empty list of tables {kind = "threshold", lo = <log10 M*>} or '
            '{kind = "bin", lo = <log10 M*>, hi = <log10 M*> > lo}')
@@ -224,10 +248,16 @@ _MOCK_SCHEMA = {
     "catalog": {
         "source": _Field((str,), "synthetic", _one_of(CATALOG_SOURCES)),
         "seed": _Field((int,), 0, _min(0)),
-        "box_size": _Field((float,), 175.0, _positive),
+        "box_size": _Field((float, str), "auto", _auto_or(_positive)),
+        "redshift": _Field((float, str), "auto", _auto_or(_min(0.0))),
         "logmpeak_min": _Field((float,), 11.0),
         "profile_logmpeak_min": _Field((float,), 11.5),
         "path": _Field((str,), ""),
+        "mass_column": _Field((str,), ""),
+        "columns": _Field((list,), [], _check_names),
+        "missing_host": _Field((str,), "central", _one_of(("central", "raise"))),
+        "particles": _Field((str,), ""),
+        "particle_mass": _Field((float,), 0.0, _min(0.0)),
     },
     "stats": {
         "smf_edges": _Field((list, dict), {"lo": 9.75, "hi": 11.75, "n": 8}, _check_edges),
@@ -236,6 +266,7 @@ _MOCK_SCHEMA = {
         "rp_edges": _Field((list, dict), {"lo": 0.5, "hi": 20.0, "n": 7}, _check_rp_edges),
         "pi_max": _Field((float,), 20.0, _positive),
         "ds_rebin": _Field((int,), 3, _min(1)),
+        "statistics": _Field((list,), list(TERM_KINDS), _check_terms),
     },
     "forward": _FORWARD_SCHEMA,
     "mock": {
@@ -259,10 +290,11 @@ _SAMPLER_CHECKS = {
 _FIT_SCHEMA = {
     "data": _Field((str,)),
     "run_dir": _Field((str,), ""),
-    "terms": _Field((list,), list(TERM_KINDS), _check_terms),
+    "terms": _Field((list,), [], lambda v: None if not v else _check_terms(v)),
     "wp_samples": _Field((list,), [], lambda v: None if not v else _check_int_list(v)),
     "delta_sigma_samples": _Field((list,), [], lambda v: None if not v else _check_int_list(v)),
-    "forward": {"engine": _Field((str,), "", lambda v: None if not v else _one_of(ENGINES)(v)), "shamnet": _Field((str,), "")},
+    "forward": {"engine": _Field((str,), "", lambda v: None if not v else _one_of(ENGINES)(v)),
+                "shamnet": _Field((str,), "")},
     "prior": {
         "kind": _Field((str,), "domain", _one_of(("domain", "box"))),
         "margin": _Field((float,), 0.02, lambda v: None if 0 < v < 0.5 else "a fraction in (0, 0.5)"),
@@ -360,15 +392,62 @@ def _check_writable(path: Path, *, key: str, where: str, folder: bool = False) -
         raise ConfigError(f"{where}: key '{key}': expected a writable location, found {parent} is not writable")
 
 
+def _has_lensing_or_particles(path: Path) -> bool:
+    """Whether a catalog file in our schema holds lensing profiles or particles (reads its entry names only)."""
+    import zipfile
+
+    names: list = []
+    if path.suffix.lower() == ".npz":
+        with contextlib.suppress(OSError, zipfile.BadZipFile):
+            with zipfile.ZipFile(path) as zf:
+                names = [n.removesuffix(".npy") for n in zf.namelist()]
+    else:
+        import h5py
+
+        with contextlib.suppress(OSError):
+            with h5py.File(path, "r") as f:
+                names = list(f.keys())
+    return not names or "lensing_rbins" in names or "particle_pos" in names  # unreadable: the loader says why
+
+
+def _check_catalog(cat: dict, statistics: list, where: str) -> None:
+    """Source-specific keys, the catalog file's existence, and statistics the catalog cannot give."""
+    source = cat["source"]
+    if source in FILE_SOURCES:
+        if not cat["path"]:
+            raise ConfigError(f"{where}: key 'catalog.path': expected a catalog file for source = \"{source}\", "
+                              "found none")
+        if not Path(cat["path"]).is_file():
+            raise ConfigError(f"{where}: key 'catalog.path': expected an existing catalog file, found "
+                              f"{'a folder' if Path(cat['path']).is_dir() else 'no file'} at {cat['path']}")
+    else:
+        given = [k for k in ("path", "mass_column", "columns", "particles") if cat[k]]
+        if given:
+            raise ConfigError(f"{where}: key 'catalog.{given[0]}': only used with source = \"hlist\", "
+                              f"\"halotools\" or \"file\", found source = \"{source}\"")
+    if source not in ("synthetic", "hlist") and cat["box_size"] != "auto":
+        raise ConfigError(f"{where}: key 'catalog.box_size': only used with source = \"synthetic\" or \"hlist\" "
+                          f"(the {source} catalog knows its box), found {cat['box_size']!r}")
+    if cat["particles"] and not Path(cat["particles"]).is_file():
+        raise ConfigError(f"{where}: key 'catalog.particles': expected an existing particle file (.h5/.hdf5/.npz), "
+                          f"found no file at {cat['particles']}")
+    if "delta_sigma" in statistics and source in FILE_SOURCES and not cat["particles"]:
+        if source != "file" or not _has_lensing_or_particles(Path(cat["path"])):
+            raise ConfigError(
+                f"{where}: key 'stats.statistics': delta_sigma needs lensing profiles or dark-matter particles, "
+                f"and the {source} catalog {Path(cat['path']).name} has neither; name a particle file with "
+                "catalog.particles, or leave delta_sigma out: statistics = [\"smf\", \"wp\"]")
+
+
 def parse_mock_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "mock config") -> MockConfig:
     """Validate a parsed mock TOML document; raise :class:`ConfigError` naming the bad key."""
     cfg = _validate(raw, _MOCK_SCHEMA, where=where)
     base = Path(base_dir)
     cat = cfg["catalog"]
-    if cat["source"] == "file" and not cat["path"]:
-        raise ConfigError(f"{where}: key 'catalog.path': expected a catalog file for source = \"file\", found none")
-    if cat["path"]:
-        cat["path"] = str(_resolve(base, cat["path"]))
+    for key in ("path", "particles"):
+        if cat[key]:
+            cat[key] = str(_resolve(base, cat[key]))
+    _check_catalog(cat, cfg["stats"]["statistics"], where)
     if cfg["forward"]["shamnet"]:
         cfg["forward"]["shamnet"] = str(_resolve(base, cfg["forward"]["shamnet"]))
     m = cfg["mock"]
