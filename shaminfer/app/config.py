@@ -80,15 +80,14 @@ value of the wrong type or out of range, or a missing required key raises
 """
 from __future__ import annotations
 
-import contextlib
 import difflib
-import os
 from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple
 
 from ..ingredients import ShamParams
 from ..stats.predict import ENGINES
 from ..inference.sampling import BACKENDS, DEFAULT_SAMPLER_PDICT, SamplerSettings
+from ._config_checks import FILE_SOURCES, Refused, check_catalog, check_writable
 from .toml_io import load_toml
 
 __all__ = [
@@ -104,9 +103,7 @@ __all__ = [
 ]
 
 TERM_KINDS = ("smf", "wp", "delta_sigma")
-CATALOG_SOURCES = ("synthetic", "small_test", "file", "hlist", "halotools")
-#: Sources read from a user's file (``catalog.path``); the others are generated.
-FILE_SOURCES = ("file", "hlist", "halotools")
+CATALOG_SOURCES = ("synthetic", "small_test") + FILE_SOURCES
 
 _REQUIRED = object()
 
@@ -371,72 +368,11 @@ def _resolve(base: Path, value: str) -> Path:
     return p if p.is_absolute() else (base / p).resolve()
 
 
-def _check_writable(path: Path, *, key: str, where: str, folder: bool = False) -> None:
-    """Refuse an output path that cannot be written, before any computation.
-
-    A file output must not be an existing folder (a folder output not an existing file), and the nearest
-    existing folder on its way must be a folder this user may write into (missing folders are created at
-    write time).
-    """
-    path = Path(path)
-    if folder and path.exists() and not path.is_dir():
-        raise ConfigError(f"{where}: key '{key}': expected a folder for the run, found an existing file {path}")
-    if not folder and path.is_dir():
-        raise ConfigError(f"{where}: key '{key}': expected a file name to write, found the folder {path}")
-    parent = path if folder else path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ConfigError(f"{where}: key '{key}': expected a writable location, found {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"{where}: key '{key}': expected a writable location, found {parent} is not writable")
-
-
-def _has_lensing_or_particles(path: Path) -> bool:
-    """Whether a catalog file in our schema holds lensing profiles or particles (reads its entry names only)."""
-    import zipfile
-
-    names: list = []
-    if path.suffix.lower() == ".npz":
-        with contextlib.suppress(OSError, zipfile.BadZipFile):
-            with zipfile.ZipFile(path) as zf:
-                names = [n.removesuffix(".npy") for n in zf.namelist()]
-    else:
-        import h5py
-
-        with contextlib.suppress(OSError):
-            with h5py.File(path, "r") as f:
-                names = list(f.keys())
-    return not names or "lensing_rbins" in names or "particle_pos" in names  # unreadable: the loader says why
-
-
-def _check_catalog(cat: dict, statistics: list, where: str) -> None:
-    """Source-specific keys, the catalog file's existence, and statistics the catalog cannot give."""
-    source = cat["source"]
-    if source in FILE_SOURCES:
-        if not cat["path"]:
-            raise ConfigError(f"{where}: key 'catalog.path': expected a catalog file for source = \"{source}\", "
-                              "found none")
-        if not Path(cat["path"]).is_file():
-            raise ConfigError(f"{where}: key 'catalog.path': expected an existing catalog file, found "
-                              f"{'a folder' if Path(cat['path']).is_dir() else 'no file'} at {cat['path']}")
-    else:
-        given = [k for k in ("path", "mass_column", "columns", "particles") if cat[k]]
-        if given:
-            raise ConfigError(f"{where}: key 'catalog.{given[0]}': only used with source = \"hlist\", "
-                              f"\"halotools\" or \"file\", found source = \"{source}\"")
-    if source not in ("synthetic", "hlist") and cat["box_size"] != "auto":
-        raise ConfigError(f"{where}: key 'catalog.box_size': only used with source = \"synthetic\" or \"hlist\" "
-                          f"(the {source} catalog knows its box), found {cat['box_size']!r}")
-    if cat["particles"] and not Path(cat["particles"]).is_file():
-        raise ConfigError(f"{where}: key 'catalog.particles': expected an existing particle file (.h5/.hdf5/.npz), "
-                          f"found no file at {cat['particles']}")
-    if "delta_sigma" in statistics and source in FILE_SOURCES and not cat["particles"]:
-        if source != "file" or not _has_lensing_or_particles(Path(cat["path"])):
-            raise ConfigError(
-                f"{where}: key 'stats.statistics': delta_sigma needs lensing profiles or dark-matter particles, "
-                f"and the {source} catalog {Path(cat['path']).name} has neither; name a particle file with "
-                "catalog.particles, or leave delta_sigma out: statistics = [\"smf\", \"wp\"]")
+def _checked(check, *args, where: str, **kwargs) -> None:
+    try:
+        check(*args, **kwargs)
+    except Refused as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def parse_mock_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "mock config") -> MockConfig:
@@ -447,7 +383,7 @@ def parse_mock_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = 
     for key in ("path", "particles"):
         if cat[key]:
             cat[key] = str(_resolve(base, cat[key]))
-    _check_catalog(cat, cfg["stats"]["statistics"], where)
+    _checked(check_catalog, cat, cfg["stats"]["statistics"], where=where)
     if cfg["forward"]["shamnet"]:
         cfg["forward"]["shamnet"] = str(_resolve(base, cfg["forward"]["shamnet"]))
     m = cfg["mock"]
@@ -456,7 +392,7 @@ def parse_mock_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = 
         cov = str(_resolve(base, cov))
     theta = ShamParams(**{k: float(m["theta_true"][k]) for k in ShamParams._fields})
     output = _resolve(base, m["output"])
-    _check_writable(output, key="mock.output", where=where)
+    _checked(check_writable, output, key="mock.output", where=where)
     return MockConfig(cat, cfg["stats"], cfg["forward"], theta, cov, m["jackknife_n_side"], m["noise"],
                       m["noise_seed"], m["diag_regularization"], output, where)
 
@@ -477,7 +413,7 @@ def parse_fit_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "
         forward["shamnet"] = str(_resolve(base, forward["shamnet"]))
     sampler = SamplerSettings(**cfg["sampler"])
     run_dir = _resolve(base, cfg["run_dir"] or default_run_dir)
-    _check_writable(run_dir, key="run_dir", where=where, folder=True)
+    _checked(check_writable, run_dir, key="run_dir", folder=True, where=where)
     return FitConfig(_resolve(base, cfg["data"]), run_dir, tuple(cfg["terms"]), tuple(cfg["wp_samples"]),
                      tuple(cfg["delta_sigma_samples"]), forward, prior, sampler, cfg["output"]["plots"], where)
 
