@@ -42,7 +42,8 @@ PINNED = {
     "shaminfer.catalogs": """
         DEFAULT_RBINS DEFAULT_UNIVERSE_PARAMS LOGMPEAK_RANGE LensingProfiles REDSHIFT_RANGE
         SMALL_TEST_UNIVERSE_PARAMS SubhaloCatalog UniverseParams default_rbins delta_sigma_per_object
-        lensing_profiles load_catalog load_halotools_catalog load_hlist read_hlist_header satellite_fraction
+        lensing_profiles load_catalog load_halotools_catalog load_hlist load_particles read_hlist_header
+        satellite_fraction
         save_catalog small_test_universe synthetic_universe""",
     "shaminfer.shamnet": """
         BasisShamNet DEFAULT_HIDDEN ShamNet ShamNetDomain architecture check_theta_in_domain checked_predict_logsm
@@ -59,8 +60,10 @@ COMMANDS = {"mock", "fit", "compare", "demo", "train-shamnet"}
 
 #: Every TOML key of ``shaminfer mock`` and ``shaminfer fit`` (dotted paths).
 MOCK_KEYS = """
-    catalog.source catalog.seed catalog.box_size catalog.logmpeak_min catalog.profile_logmpeak_min catalog.path
-    stats.smf_edges stats.samples stats.rp_edges stats.pi_max stats.ds_rebin forward.engine forward.shamnet
+    catalog.source catalog.seed catalog.box_size catalog.redshift catalog.logmpeak_min catalog.profile_logmpeak_min
+    catalog.path catalog.mass_column catalog.columns catalog.missing_host catalog.particles catalog.particle_mass
+    stats.smf_edges stats.samples stats.rp_edges stats.pi_max stats.ds_rebin stats.statistics forward.engine
+    forward.shamnet
     mock.theta_true mock.covariance mock.jackknife_n_side mock.noise mock.noise_seed mock.diag_regularization
     mock.output"""
 FIT_KEYS = """

@@ -3,12 +3,19 @@
 Mock configuration (``shaminfer mock CONFIG``)::
 
     [catalog]            # which subhalo catalog the forward model runs on
-    source = "synthetic" # "synthetic" (synthetic_universe), "small_test" or "file"
-    seed = 0
-    box_size = 175.0     # Mpc/h (synthetic only)
-    logmpeak_min = 11.0  # log10 Msun/h (synthetic only)
-    profile_logmpeak_min = 11.5  # lensing profiles above this log10 Mpeak (synthetic only)
-    path = "cat.npz"     # (file only) catalogs.load_catalog
+    source = "synthetic" # "synthetic" (synthetic_universe), "small_test", "file" (our npz/hdf5 schema),
+                         # "hlist" (Rockstar / ConsistentTrees ASCII, .gz too) or "halotools" (its cached HDF5)
+    seed = 0             # (synthetic only)
+    box_size = "auto"    # Mpc/h: synthetic 175; hlist from its header ("auto") or this number
+    redshift = "auto"    # synthetic 0; hlist from its header, file name or scale column
+    logmpeak_min = 11.0  # log10 Msun/h: the mass cut (synthetic: its smallest mass)
+    profile_logmpeak_min = 11.5  # lensing profiles above this log10 Mpeak
+    path = "cat.npz"     # (file, hlist, halotools) the catalog file
+    mass_column = ""     # (hlist, halotools) the Mpeak column; "" = "Mpeak" / "halo_mpeak"
+    columns = []         # (hlist, halotools) further columns kept as per-subhalo properties
+    missing_host = "central"  # satellites whose host is cut: "central" (kept as centrals) or "raise"
+    particles = ""       # (file, hlist, halotools) particle file (.h5/.npz, positions in Mpc/h) for Delta Sigma
+    particle_mass = 0.0  # Msun/h; 0 = from the particle file
 
     [stats]              # StatsConfig: bins and samples
     smf_edges = {lo = 9.75, hi = 11.75, n = 9}     # or an explicit list of edges, log10 Msun
@@ -16,6 +23,7 @@ Mock configuration (``shaminfer mock CONFIG``)::
     rp_edges = {lo = 0.5, hi = 20.0, n = 7}        # or a list; log-spaced, Mpc/h
     pi_max = 20.0                                  # Mpc/h
     ds_rebin = 3                                   # merge the catalog's lensing annuli 3 at a time
+    statistics = ["smf", "wp", "delta_sigma"]      # what the mock computes (delta_sigma needs lensing)
 
     [forward]
     engine = "tabulated" # forward-model engine of the fits ("exact", "corrfunc", "tabulated"); mocks use "exact"
@@ -34,7 +42,7 @@ Fit configuration (``shaminfer fit CONFIG``)::
 
     data = "mock.npz"              # from `shaminfer mock` (or the same layout, see mock.py)
     run_dir = "runs/fit"           # default: next to the config, named after it
-    terms = ["smf", "wp", "delta_sigma"]
+    terms = []                     # likelihood terms; [] = every statistic in the data file
     wp_samples = [0, 1, 2]         # default: every sample in the data file
     delta_sigma_samples = [0, 1, 2]
 
@@ -63,20 +71,23 @@ Fit configuration (``shaminfer fit CONFIG``)::
     [output]
     plots = true                   # corner, trace and data-vs-posterior-predictive PNGs
 
-Relative paths are relative to the configuration file. An unknown key, a
+Relative paths are relative to the configuration file. Statistics the
+catalog cannot give (Delta Sigma of a catalog with neither lensing profiles
+nor particles) and missing input files are refused here, before any
+computation. An unknown key, a
 value of the wrong type or out of range, or a missing required key raises
 :class:`ConfigError` naming the key.
 """
 from __future__ import annotations
 
 import difflib
-import os
 from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple
 
 from ..ingredients import ShamParams
 from ..stats.predict import ENGINES
 from ..inference.sampling import BACKENDS, DEFAULT_SAMPLER_PDICT, SamplerSettings
+from ._config_checks import FILE_SOURCES, Refused, check_catalog, check_writable
 from .toml_io import load_toml
 
 __all__ = [
@@ -92,7 +103,8 @@ __all__ = [
 ]
 
 TERM_KINDS = ("smf", "wp", "delta_sigma")
-CATALOG_SOURCES = ("synthetic", "small_test", "file")
+CATALOG_SOURCES = ("synthetic", "small_test") + FILE_SOURCES
+
 _REQUIRED = object()
 
 
@@ -183,6 +195,15 @@ def _check_rp_edges(v) -> str | None:
     return None if lo > 0 else "positive projected separations (the bins are log-spaced), lo > 0"
 
 
+def _auto_or(check):
+    return lambda v: None if v == "auto" else (check(v) if not isinstance(v, str) else '"auto" or a number')
+
+
+def _check_names(v) -> str | None:
+    ok = all(isinstance(x, str) and x for x in v) and len(set(v)) == len(v)
+    return None if ok else "a list of distinct column names"
+
+
 def _check_samples(v) -> str | None:
     msg = ('a non-empty list of tables {kind = "threshold", lo = <log10 M*>} or '
            '{kind = "bin", lo = <log10 M*>, hi = <log10 M*> > lo}')
@@ -224,10 +245,16 @@ _MOCK_SCHEMA = {
     "catalog": {
         "source": _Field((str,), "synthetic", _one_of(CATALOG_SOURCES)),
         "seed": _Field((int,), 0, _min(0)),
-        "box_size": _Field((float,), 175.0, _positive),
+        "box_size": _Field((float, str), "auto", _auto_or(_positive)),
+        "redshift": _Field((float, str), "auto", _auto_or(_min(0.0))),
         "logmpeak_min": _Field((float,), 11.0),
         "profile_logmpeak_min": _Field((float,), 11.5),
         "path": _Field((str,), ""),
+        "mass_column": _Field((str,), ""),
+        "columns": _Field((list,), [], _check_names),
+        "missing_host": _Field((str,), "central", _one_of(("central", "raise"))),
+        "particles": _Field((str,), ""),
+        "particle_mass": _Field((float,), 0.0, _min(0.0)),
     },
     "stats": {
         "smf_edges": _Field((list, dict), {"lo": 9.75, "hi": 11.75, "n": 8}, _check_edges),
@@ -236,6 +263,7 @@ _MOCK_SCHEMA = {
         "rp_edges": _Field((list, dict), {"lo": 0.5, "hi": 20.0, "n": 7}, _check_rp_edges),
         "pi_max": _Field((float,), 20.0, _positive),
         "ds_rebin": _Field((int,), 3, _min(1)),
+        "statistics": _Field((list,), list(TERM_KINDS), _check_terms),
     },
     "forward": _FORWARD_SCHEMA,
     "mock": {
@@ -259,10 +287,11 @@ _SAMPLER_CHECKS = {
 _FIT_SCHEMA = {
     "data": _Field((str,)),
     "run_dir": _Field((str,), ""),
-    "terms": _Field((list,), list(TERM_KINDS), _check_terms),
+    "terms": _Field((list,), [], lambda v: None if not v else _check_terms(v)),
     "wp_samples": _Field((list,), [], lambda v: None if not v else _check_int_list(v)),
     "delta_sigma_samples": _Field((list,), [], lambda v: None if not v else _check_int_list(v)),
-    "forward": {"engine": _Field((str,), "", lambda v: None if not v else _one_of(ENGINES)(v)), "shamnet": _Field((str,), "")},
+    "forward": {"engine": _Field((str,), "", lambda v: None if not v else _one_of(ENGINES)(v)),
+                "shamnet": _Field((str,), "")},
     "prior": {
         "kind": _Field((str,), "domain", _one_of(("domain", "box"))),
         "margin": _Field((float,), 0.02, lambda v: None if 0 < v < 0.5 else "a fraction in (0, 0.5)"),
@@ -339,25 +368,11 @@ def _resolve(base: Path, value: str) -> Path:
     return p if p.is_absolute() else (base / p).resolve()
 
 
-def _check_writable(path: Path, *, key: str, where: str, folder: bool = False) -> None:
-    """Refuse an output path that cannot be written, before any computation.
-
-    A file output must not be an existing folder (a folder output not an existing file), and the nearest
-    existing folder on its way must be a folder this user may write into (missing folders are created at
-    write time).
-    """
-    path = Path(path)
-    if folder and path.exists() and not path.is_dir():
-        raise ConfigError(f"{where}: key '{key}': expected a folder for the run, found an existing file {path}")
-    if not folder and path.is_dir():
-        raise ConfigError(f"{where}: key '{key}': expected a file name to write, found the folder {path}")
-    parent = path if folder else path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ConfigError(f"{where}: key '{key}': expected a writable location, found {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"{where}: key '{key}': expected a writable location, found {parent} is not writable")
+def _checked(check, *args, where: str, **kwargs) -> None:
+    try:
+        check(*args, **kwargs)
+    except Refused as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def parse_mock_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "mock config") -> MockConfig:
@@ -365,10 +380,10 @@ def parse_mock_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = 
     cfg = _validate(raw, _MOCK_SCHEMA, where=where)
     base = Path(base_dir)
     cat = cfg["catalog"]
-    if cat["source"] == "file" and not cat["path"]:
-        raise ConfigError(f"{where}: key 'catalog.path': expected a catalog file for source = \"file\", found none")
-    if cat["path"]:
-        cat["path"] = str(_resolve(base, cat["path"]))
+    for key in ("path", "particles"):
+        if cat[key]:
+            cat[key] = str(_resolve(base, cat[key]))
+    _checked(check_catalog, cat, cfg["stats"]["statistics"], where=where)
     if cfg["forward"]["shamnet"]:
         cfg["forward"]["shamnet"] = str(_resolve(base, cfg["forward"]["shamnet"]))
     m = cfg["mock"]
@@ -377,7 +392,7 @@ def parse_mock_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = 
         cov = str(_resolve(base, cov))
     theta = ShamParams(**{k: float(m["theta_true"][k]) for k in ShamParams._fields})
     output = _resolve(base, m["output"])
-    _check_writable(output, key="mock.output", where=where)
+    _checked(check_writable, output, key="mock.output", where=where)
     return MockConfig(cat, cfg["stats"], cfg["forward"], theta, cov, m["jackknife_n_side"], m["noise"],
                       m["noise_seed"], m["diag_regularization"], output, where)
 
@@ -398,7 +413,7 @@ def parse_fit_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "
         forward["shamnet"] = str(_resolve(base, forward["shamnet"]))
     sampler = SamplerSettings(**cfg["sampler"])
     run_dir = _resolve(base, cfg["run_dir"] or default_run_dir)
-    _check_writable(run_dir, key="run_dir", where=where, folder=True)
+    _checked(check_writable, run_dir, key="run_dir", folder=True, where=where)
     return FitConfig(_resolve(base, cfg["data"]), run_dir, tuple(cfg["terms"]), tuple(cfg["wp_samples"]),
                      tuple(cfg["delta_sigma_samples"]), forward, prior, sampler, cfg["output"]["plots"], where)
 

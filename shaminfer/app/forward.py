@@ -40,29 +40,51 @@ def build_catalog(cfg: Mapping):
     """The subhalo catalog named by a ``[catalog]`` table (see :mod:`.config`).
 
     ``source = "synthetic"`` builds (or loads from the per-user cache)
-    ``catalogs.synthetic_universe(seed, box_size=..., logmpeak_min=...)`` with
+    ``catalogs.synthetic_universe(seed, box_size=..., logmpeak_min=..., redshift=...)`` with
     lensing profiles for ``log10 Mpeak >= profile_logmpeak_min``;
     ``"small_test"`` is ``catalogs.small_test_universe(seed)``; ``"file"``
-    reads ``path`` with ``catalogs.load_catalog``.
+    reads ``path`` with ``catalogs.load_catalog``, ``"hlist"`` with ``catalogs.load_hlist`` and
+    ``"halotools"`` with ``catalogs.load_halotools_catalog`` (mass cut ``logmpeak_min``, extra
+    ``columns``). With ``particles``, the particles are read (``catalogs.load_particles``) and the
+    per-object lensing profiles computed (``catalogs.lensing_profiles``, cached).
     """
     from .. import catalogs
 
     source = cfg.get("source", "synthetic")
+    auto = catalogs.DEFAULT_UNIVERSE_PARAMS
+    box, z = cfg.get("box_size", "auto"), cfg.get("redshift", "auto")
     if source == "small_test":
         return catalogs.small_test_universe(int(cfg.get("seed", 0)))
+    if source == "synthetic":
+        params = auto._replace(profile_logmpeak_min=float(cfg.get("profile_logmpeak_min", auto.profile_logmpeak_min)))
+        return catalogs.synthetic_universe(
+            int(cfg.get("seed", 0)),
+            box_size=auto.box_size if box == "auto" else float(box),
+            logmpeak_min=float(cfg.get("logmpeak_min", auto.logmpeak_min)),
+            redshift=auto.redshift if z == "auto" else float(z),
+            params=params,
+        )
+    cut = cfg.get("logmpeak_min")
+    extra = dict(columns=tuple(cfg.get("columns", ())), missing_host=cfg.get("missing_host", "central"))
+    if cfg.get("mass_column"):
+        extra["mass_column"] = cfg["mass_column"]
     if source == "file":
-        return catalogs.load_catalog(cfg["path"])
-    if source != "synthetic":
-        raise ValueError(f"catalog.source: expected 'synthetic', 'small_test' or 'file', found {source!r}")
-    params = catalogs.DEFAULT_UNIVERSE_PARAMS._replace(
-        profile_logmpeak_min=float(cfg.get("profile_logmpeak_min",
-                                           catalogs.DEFAULT_UNIVERSE_PARAMS.profile_logmpeak_min)))
-    return catalogs.synthetic_universe(
-        int(cfg.get("seed", 0)),
-        box_size=float(cfg.get("box_size", catalogs.DEFAULT_UNIVERSE_PARAMS.box_size)),
-        logmpeak_min=float(cfg.get("logmpeak_min", catalogs.DEFAULT_UNIVERSE_PARAMS.logmpeak_min)),
-        params=params,
-    )
+        catalog = catalogs.load_catalog(cfg["path"])
+    elif source == "hlist":
+        catalog = catalogs.load_hlist(cfg["path"], logmpeak_min=cut, box_size=None if box == "auto" else float(box),
+                                      redshift=None if z == "auto" else float(z), **extra)
+    elif source == "halotools":
+        catalog = catalogs.load_halotools_catalog(cfg["path"], logmpeak_min=cut, **extra)
+    else:
+        raise ValueError(f"catalog.source: expected one of 'synthetic', 'small_test', 'file', 'hlist', "
+                         f"'halotools', found {source!r}")
+    if cfg.get("particles"):
+        pos, mass = catalogs.load_particles(cfg["particles"], box_size=catalog.box_size,
+                                            particle_mass=cfg.get("particle_mass") or None)
+        catalog = catalog.replace(particle_pos=pos, particle_mass=mass)
+        catalog = catalog.replace(lensing=catalogs.lensing_profiles(
+            catalog, logmpeak_min=float(cfg.get("profile_logmpeak_min", auto.profile_logmpeak_min))))
+    return catalog
 
 
 def build_stats_config(cfg: Mapping, catalog):
@@ -70,7 +92,7 @@ def build_stats_config(cfg: Mapping, catalog):
 
     Delta Sigma uses the catalog's lensing bins merged ``ds_rebin`` at a time
     (exact area-weighted merges; fewer bins keep the jackknife covariance
-    non-singular).
+    non-singular). Statistics not listed in ``statistics`` (default: all) are switched off.
     """
     from ..stats.config import check_config, make_config
 
@@ -90,6 +112,7 @@ def build_stats_config(cfg: Mapping, catalog):
         pi_max=float(cfg["pi_max"]),
         ds_rbins=ds_rbins,
     )
+    config = prune_stats_config(config, cfg.get("statistics", ("smf", "wp", "delta_sigma")))
     check_config(config, catalog)
     return config
 
@@ -147,7 +170,7 @@ def build_predictor(catalog, config, forward_cfg: Mapping, *, net=None, terms: S
 def leave_out_catalog(catalog, keep: np.ndarray):
     """The catalog restricted to the rows where ``keep`` is True (same periodic box).
 
-    Lensing profiles follow their objects; ``host_index`` and the particles
+    Lensing profiles and per-subhalo properties follow their objects; ``host_index`` and the particles
     are dropped (the statistics use neither).
     """
     from ..catalogs import LensingProfiles, SubhaloCatalog
@@ -163,7 +186,8 @@ def leave_out_catalog(catalog, keep: np.ndarray):
         lensing = LensingProfiles(rbins=lens.rbins, index=new_index[lens.index[sel]],
                                   delta_sigma=lens.delta_sigma[sel], los_axis=lens.los_axis)
     return SubhaloCatalog(pos=catalog.pos[idx], logmpeak=catalog.logmpeak[idx], box_size=catalog.box_size,
-                          redshift=catalog.redshift, lensing=lensing)
+                          redshift=catalog.redshift, lensing=lensing,
+                          properties={k: v[idx] for k, v in catalog.properties.items()})
 
 
 def jackknife_predictions(catalog, config, theta: ShamParams, *, n_side: int, net=None,

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..ingredients import ShamParams
 from .atomic import atomic_write_text, json_dumps
-from .config import FitConfig, MockConfig
+from .config import TERM_KINDS, FitConfig, MockConfig
 from ..inference.diagnostics import Convergence, convergence, format_convergence, theta_summary, truth_coverage
 from .fit import FitResult, run_fit
 from .forward import build_catalog, build_predictor, build_stats_config, jackknife_predictions, load_net, term_layouts
@@ -99,6 +99,12 @@ def run_fit_config(cfg: FitConfig, *, restart: bool | str = False, max_chunks: i
     net = load_net(forward_cfg)
     # everything checkable without the catalog first: the prior against the domain, the terms against the data
     prior = prior_from_config(cfg.prior, net=net)
+    present = tuple(name for name in TERM_KINDS if getattr(mock, name).size)
+    missing = [name for name in cfg.terms if name not in present]
+    if missing:
+        raise ValueError(f"{cfg.source}: key 'terms': the data file {cfg.data.name} has no {missing} "
+                         f"(it holds {list(present)})")
+    cfg = cfg._replace(terms=cfg.terms or present)
     terms = mock_terms(mock, cfg.terms, wp_samples=cfg.wp_samples or None,
                        delta_sigma_samples=cfg.delta_sigma_samples or None)
     catalog = build_catalog(mock_cfg["catalog"])

@@ -28,13 +28,22 @@ _FORWARD_SHAMNET = 'SHAMNet weights (.npz); "" = the shipped default (see `shami
 KEY_COMMENTS = {
     "mock": {
         "catalog": "which subhalo catalog the forward model runs on",
-        "catalog.source": '"synthetic" (catalogs.synthetic_universe), "small_test" or "file"',
+        "catalog.source": '"synthetic" (catalogs.synthetic_universe), "small_test", "file" (catalogs.load_catalog), '
+                          '"hlist" (Rockstar / ConsistentTrees ASCII, .gz too) or "halotools" (a cached halotools '
+                          'HDF5 catalog)',
         "catalog.seed": "random seed of the synthetic universe",
-        "catalog.box_size": "side of the synthetic box [Mpc/h] (synthetic only)",
-        "catalog.logmpeak_min": "smallest log10 Mpeak of the synthetic catalog [Msun/h] (synthetic only)",
-        "catalog.profile_logmpeak_min": "lensing profiles for subhalos above this log10 Mpeak [Msun/h] "
-                                        "(synthetic only)",
-        "catalog.path": 'catalog file for source = "file" (catalogs.load_catalog); "" otherwise',
+        "catalog.box_size": 'box side [Mpc/h]: "auto" = synthetic 175, hlist from its header; or a number '
+                            '(synthetic, hlist)',
+        "catalog.redshift": '"auto" = synthetic 0, hlist from its header, file name or scale column; or a number',
+        "catalog.logmpeak_min": "mass cut in log10 Mpeak [Msun/h] (synthetic: its smallest mass)",
+        "catalog.profile_logmpeak_min": "lensing profiles for subhalos above this log10 Mpeak [Msun/h]",
+        "catalog.path": 'catalog file for source = "file", "hlist" or "halotools"; "" otherwise',
+        "catalog.mass_column": '(hlist, halotools) the column used as Mpeak; "" = "Mpeak" / "halo_mpeak"',
+        "catalog.columns": "(hlist, halotools) further columns kept as per-subhalo properties, by name",
+        "catalog.missing_host": 'satellites whose host is below the cut: "central" (kept as centrals) or "raise"',
+        "catalog.particles": '(file, hlist, halotools) dark-matter particle file for Delta Sigma: .h5/.hdf5/.npz '
+                             'with positions "pos" (N, 3) [Mpc/h]; "" = none',
+        "catalog.particle_mass": "mass of one particle [Msun/h]; 0 = the particle file's particle_mass",
         "stats": "the summary statistics: bins and galaxy samples (stats.StatsConfig)",
         "stats.smf_edges": "SMF bins in log10 M* [Msun]: {lo, hi, n} (n linear bins) or a list of edges",
         "stats.samples": 'galaxy samples of w_p and Delta Sigma: {kind = "threshold", lo} or '
@@ -42,6 +51,8 @@ KEY_COMMENTS = {
         "stats.rp_edges": "projected-radius bins of w_p [Mpc/h]: {lo, hi, n} (log-spaced) or a list of edges",
         "stats.pi_max": "line-of-sight integration limit of w_p [Mpc/h]",
         "stats.ds_rebin": "merge the catalog's lensing annuli this many at a time for Delta Sigma",
+        "stats.statistics": 'statistics the mock computes: any of "smf", "wp", "delta_sigma" (delta_sigma needs '
+                            'lensing profiles or particles)',
         "forward": "forward model",
         "forward.engine": 'engine the fits of this mock use: "exact", "corrfunc" or "tabulated" '
                           '(the mock itself is always computed with "exact")',
@@ -59,7 +70,7 @@ KEY_COMMENTS = {
     "fit": {
         "data": "data file to fit (.npz, from `shaminfer mock` or the same layout)",
         "run_dir": 'run folder (posterior.nc, checkpoint, figures); "" = runs/<config name> beside this file',
-        "terms": 'likelihood terms: any of "smf", "wp", "delta_sigma"',
+        "terms": 'likelihood terms: any of "smf", "wp", "delta_sigma"; [] = every statistic in the data file',
         "wp_samples": "indices of the data file's galaxy samples used by w_p; [] = every sample",
         "delta_sigma_samples": "indices of the samples used by Delta Sigma; [] = every sample",
         "forward": "forward model; empty values keep the data file's",

@@ -10,7 +10,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["require_columns", "wrap_edges", "hosts_from_upid"]
+__all__ = ["require_columns", "check_rows", "wrap_edges", "hosts_from_upid"]
 
 #: Positions within this fraction of the box outside [0, L) are wrapped (printing round-off);
 #: anything further out is left for the SubhaloCatalog validation to reject.
@@ -35,6 +35,29 @@ def require_columns(found: Iterable[str], wanted: Mapping[str, str], *, source: 
     if missing:
         raise ValueError(f"{source}: missing column(s) {missing}; found columns: {found}")
     return out
+
+
+def check_rows(data, *, roles, names: Mapping[str, str], lines=None, source: str, unit: str = "line") -> None:
+    """Refuse rows with a non-finite float field or a mass that is not positive, naming row and column.
+
+    ``data`` maps each role to an array (a structured array or a dict); ``names`` maps roles to the
+    source's column names; ``lines`` gives the ``unit`` ("line" of a text file, "row" of a table) of each
+    row (default: the row number, from 0).
+    """
+    for role in roles:
+        values = np.asarray(data[role])
+        if not np.issubdtype(values.dtype, np.floating):
+            continue
+        bad = ~np.isfinite(values)
+        what = "finite values"
+        if role == "mass":
+            bad |= ~(values > 0)
+            what = "a positive, finite mass [Msun/h]"
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            where = f"{unit} {int(lines[first])}" if lines is not None else f"row {first}"
+            raise ValueError(f"{source}: {where}, column '{names[role]}': expected {what}, found "
+                             f"{float(values[first])!r} ({int(bad.sum())} such row(s) in this block)")
 
 
 def wrap_edges(pos: np.ndarray, box_size: float) -> tuple[np.ndarray, int]:

@@ -92,6 +92,18 @@ def _check_in_box(name: str, pos: np.ndarray, box_size: float) -> None:
         )
 
 
+def _checked_property(name, value, n: int) -> np.ndarray:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"properties: expected identifier names (letters, digits, _), found {name!r}")
+    arr = np.asarray(value)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"properties[{name!r}]: expected {n} values (one per row of pos), found shape {arr.shape}")
+    if np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool:
+        return _frozen(np.array(arr, dtype=np.int64, copy=True))
+    arr = _as_float_array(f"properties[{name!r}]", arr, shape_tail=(), what=f"an array of shape (N={n},)")
+    return _frozen(arr)
+
+
 @dataclass(frozen=True, eq=False)
 class LensingProfiles:
     """Per-object annulus-averaged Delta Sigma profiles (App. F, Eq. F4).
@@ -181,6 +193,11 @@ class SubhaloCatalog:
         Precomputed per-object Delta Sigma profiles (App. F).
     meta : mapping str -> str | int | float | bool
         Free-form provenance (e.g. ``origin="synthetic_universe"``).
+    properties : mapping str -> array (N,)
+        Named per-subhalo columns beyond the ones above: halo ids, a host mass,
+        a stripping proxy, any column a loader was asked to keep. Each is a
+        finite 1-d float64 or int64 array with one value per row; names are
+        identifiers (letters, digits, ``_``), as read from the source.
 
     Raises
     ------
@@ -197,6 +214,7 @@ class SubhaloCatalog:
     particle_mass: Optional[float] = None
     lensing: Optional[LensingProfiles] = None
     meta: Mapping = field(default_factory=dict)
+    properties: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
         box = _check_scalar("box_size", self.box_size, 0.0, 1e5, lo_open=True, unit=" Mpc/h")
@@ -259,6 +277,11 @@ class SubhaloCatalog:
                 raise ValueError(f"lensing.rbins: expected the outer edge below box_size/2 = {0.5 * box:g} Mpc/h, "
                                  f"found {self.lensing.rbins[-1]:g}")
 
+        props = {}
+        for name, value in dict(self.properties).items():
+            props[name] = _checked_property(name, value, n)
+        object.__setattr__(self, "properties", MappingProxyType(props))
+
         meta = dict(self.meta)
         for key, val in meta.items():
             if not isinstance(key, str) or not isinstance(val, (str, int, float, bool, np.integer, np.floating)):
@@ -284,6 +307,15 @@ class SubhaloCatalog:
             return np.ones(self.n, dtype=bool)
         return self.host_index < 0
 
+    def require_property(self, name: str, *, needed_by: str = "") -> np.ndarray:
+        """The per-subhalo column ``name``; a ``ValueError`` naming what the catalog has when it is absent."""
+        if name not in self.properties:
+            who = f"{needed_by} needs " if needed_by else "expected "
+            raise ValueError(f"properties: {who}the per-subhalo property {name!r}, which this catalog "
+                             f"({self.meta.get('origin', 'unknown origin')}) lacks; it has "
+                             f"{sorted(self.properties) or 'none'}")
+        return self.properties[name]
+
     def replace(self, **changes) -> "SubhaloCatalog":
         """Return a new, re-validated catalog with some fields changed."""
         return dataclasses.replace(self, **changes)
@@ -296,6 +328,8 @@ class SubhaloCatalog:
             parts.append(f"particles={self.particle_pos.shape[0]} x {self.particle_mass:.4g} Msun/h")
         if self.lensing is not None:
             parts.append(f"lensing={self.lensing.index.size} x {self.lensing.n_radii} bins")
+        if self.properties:
+            parts.append(f"properties={sorted(self.properties)}")
         if "origin" in self.meta:
             parts.append(f"origin={self.meta['origin']!r}")
         return f"SubhaloCatalog({', '.join(parts)})"

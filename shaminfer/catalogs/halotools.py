@@ -6,8 +6,12 @@ column) with columns such as ``halo_x``, ``halo_y``, ``halo_z`` [comoving
 Mpc/h], ``halo_mpeak`` [Msun/h], ``halo_id`` and ``halo_upid`` (-1 for host
 halos), and attributes ``Lbox`` (a scalar or three equal sides, Mpc/h) and
 ``redshift`` on the file (or on the table). Only the needed columns are
-read, in chunks of rows, with the mass cut applied per chunk. h5py is used
-directly; halotools itself is not needed.
+read, in chunks of rows, with the mass cut applied per chunk, after every row
+is checked (a non-finite position or a mass that is not positive is an error
+naming the file, row and column; nothing is dropped silently and ``meta``
+counts the rows cut). ``halo_id``, ``halo_upid`` and any further columns asked
+for are kept as per-subhalo properties. h5py is used directly; halotools
+itself is not needed.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._loading import hosts_from_upid, require_columns, wrap_edges
+from ._loading import check_rows, hosts_from_upid, require_columns, wrap_edges
 from .catalog import SubhaloCatalog
 
 __all__ = ["load_halotools_catalog"]
@@ -33,8 +37,9 @@ def _attr(f, table, name, source):
                      f"{sorted(set(f.attrs) | set(table.attrs))}")
 
 
-def load_halotools_catalog(path: os.PathLike, *, logmpeak_min=None, mass_column="halo_mpeak", table="data",
-                           chunk_rows=1_000_000, missing_host="central", progress=None) -> SubhaloCatalog:
+def load_halotools_catalog(path: os.PathLike, *, logmpeak_min=None, mass_column="halo_mpeak", columns=(),
+                           table="data", chunk_rows=1_000_000, missing_host="central", progress=None
+                           ) -> SubhaloCatalog:
     """Load a halotools cached halo catalog (HDF5) into a :class:`SubhaloCatalog`.
 
     Parameters
@@ -45,6 +50,8 @@ def load_halotools_catalog(path: os.PathLike, *, logmpeak_min=None, mass_column=
         Keep rows with ``log10 mass_column >= logmpeak_min`` [Msun/h].
     mass_column : str, keyword-only
         Column used as Mpeak (default ``"halo_mpeak"``).
+    columns : sequence of str, keyword-only
+        Further columns to keep as per-subhalo properties (e.g. ``("halo_vpeak",)``).
     table : str, keyword-only
         Name of the table in the file (default ``"data"``).
     chunk_rows : int, keyword-only
@@ -58,7 +65,13 @@ def load_halotools_catalog(path: os.PathLike, *, logmpeak_min=None, mass_column=
 
     path = Path(path)
     source = path.name
-    with h5py.File(path, "r") as f:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: halotools catalog not found")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"{path}: unreadable halotools catalog, expected an HDF5 file ({exc})") from None
+    with f:
         if table not in f:
             raise ValueError(f"{source}: missing table {table!r}; found entries {sorted(f.keys())}")
         tab = f[table]
@@ -70,6 +83,8 @@ def load_halotools_catalog(path: os.PathLike, *, logmpeak_min=None, mass_column=
             nrow = tab.shape[0]
         cols = require_columns(names, dict(x="halo_x", y="halo_y", z="halo_z", mass=mass_column, id="halo_id",
                                            upid="halo_upid"), source=source)
+        extra = require_columns(names, {f"col:{c}": c for c in columns}, source=source)
+        cols.update({role: name for role, name in extra.items() if name not in cols.values()})
         lbox = np.atleast_1d(np.asarray(_attr(f, tab, "Lbox", source), dtype=np.float64))
         if lbox.size not in (1, 3) or not np.all(lbox == lbox[0]):
             raise ValueError(f"{source}: expected Lbox to be one value or three equal sides, found {lbox.tolist()}")
@@ -86,21 +101,26 @@ def load_halotools_catalog(path: os.PathLike, *, logmpeak_min=None, mass_column=
                 else:
                     rec = tab.fields(list(cols.values()))[start:stop]
                     chunk = {role: rec[name] for role, name in cols.items()}
+                check_rows(chunk, roles=list(cols), names=cols, lines=np.arange(start, stop), source=source,
+                           unit="row")
                 if logmpeak_min is not None:
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        keep = np.log10(chunk["mass"].astype(np.float64)) >= float(logmpeak_min)
+                    keep = np.log10(chunk["mass"].astype(np.float64)) >= float(logmpeak_min)
                     chunk = {role: val[keep] for role, val in chunk.items()}
                 for role, val in chunk.items():
                     parts[role].append(val)
                 bar.update(stop - start)
     data = {role: (np.concatenate(v) if v else np.zeros(0)) for role, v in parts.items()}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logm = np.log10(data["mass"].astype(np.float64))
+    logm = np.log10(data["mass"].astype(np.float64))
     box = float(lbox[0])
     pos, n_wrapped = wrap_edges(np.stack([data["x"], data["y"], data["z"]], axis=1).astype(np.float64), box)
     host, n_orphan = hosts_from_upid(data["id"], data["upid"], missing_host=missing_host, source=source)
     meta = dict(origin="halotools", source=source, mass_column=cols["mass"], n_rows_read=int(nrow),
-                n_rows_kept=int(logm.size), n_edge_wrapped=n_wrapped, n_orphan_satellites=n_orphan)
+                n_rows_kept=int(logm.size), n_rows_cut=int(nrow - logm.size), n_edge_wrapped=n_wrapped,
+                n_orphan_satellites=n_orphan)
+    props = {cols["id"]: data["id"], cols["upid"]: data["upid"]}
+    by_name = {name: role for role, name in cols.items()}
+    props.update({extra[f"col:{c}"]: data[by_name[extra[f"col:{c}"]]] for c in columns})
     if logmpeak_min is not None:
         meta["logmpeak_min"] = float(logmpeak_min)
-    return SubhaloCatalog(pos=pos, logmpeak=logm, box_size=box, redshift=redshift, host_index=host, meta=meta)
+    return SubhaloCatalog(pos=pos, logmpeak=logm, box_size=box, redshift=redshift, host_index=host, meta=meta,
+                          properties=props)

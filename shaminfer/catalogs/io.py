@@ -20,6 +20,7 @@ lensing_rbins         float64 (nR+1,) radial bin edges [Mpc/h] (optional)
 lensing_index         int64 (M,)      rows that have a profile
 lensing_delta_sigma   float64 (M, nR) <Delta Sigma> [h Msun / pc^2]
 lensing_los_axis      int ()          line-of-sight axis
+prop_<name>           (N,)            per-subhalo property ``<name>`` (optional)
 ====================  ==============  =========================================
 
 In NPZ every entry is an array of the archive (strings as numpy unicode
@@ -40,7 +41,7 @@ from .._npz import read_npz
 from .cache import atomic_write
 from .catalog import LensingProfiles, SubhaloCatalog
 
-__all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "save_catalog", "load_catalog"]
+__all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "save_catalog", "load_catalog", "load_particles"]
 
 SCHEMA_NAME = "shaminfer.SubhaloCatalog"
 SCHEMA_VERSION = 1
@@ -57,6 +58,8 @@ def _to_records(cat: SubhaloCatalog) -> dict:
     if cat.particle_pos is not None:
         rec["particle_pos"] = cat.particle_pos
         rec["particle_mass"] = cat.particle_mass
+    for name, values in cat.properties.items():
+        rec[f"prop_{name}"] = values
     if cat.lensing is not None:
         rec.update(lensing_rbins=cat.lensing.rbins, lensing_index=cat.lensing.index,
                    lensing_delta_sigma=cat.lensing.delta_sigma, lensing_los_axis=cat.lensing.los_axis)
@@ -82,7 +85,8 @@ def _from_records(rec: dict, source) -> SubhaloCatalog:
         pos=rec["pos"], logmpeak=rec["logmpeak"], box_size=float(rec["box_size"]), redshift=float(rec["redshift"]),
         host_index=rec.get("host_index"), particle_pos=rec.get("particle_pos"),
         particle_mass=None if pmass is None else float(pmass), lensing=lensing,
-        meta=json.loads(str(rec.get("meta_json", "{}"))))
+        meta=json.loads(str(rec.get("meta_json", "{}"))),
+        properties={k[len("prop_"):]: v for k, v in rec.items() if k.startswith("prop_")})
 
 
 def _format_of(path: Path, fmt):
@@ -110,7 +114,7 @@ def save_catalog(catalog: SubhaloCatalog, path: os.PathLike, *, format=None) -> 
         def write(tmp):
             with h5py.File(tmp, "w") as f:
                 for k, v in rec.items():
-                    if k in _ARRAYS:
+                    if k in _ARRAYS or k.startswith("prop_"):
                         f.create_dataset(k, data=np.asarray(v))
                     else:
                         f.attrs[k] = v
@@ -136,3 +140,60 @@ def load_catalog(path: os.PathLike, *, format=None) -> SubhaloCatalog:
         except OSError as exc:
             raise ValueError(f"{path}: unreadable catalog, expected an HDF5 file ({exc})") from None
     return _from_records(rec, path.name)
+
+
+def load_particles(path: os.PathLike, *, box_size: float, particle_mass: float | None = None
+                   ) -> tuple[np.ndarray, float]:
+    """Dark-matter particles for Delta Sigma: ``(positions (Np, 3) [Mpc/h], particle mass [Msun/h])``.
+
+    The file is an ``.npz`` or HDF5 (``.h5``/``.hdf5``) holding ``pos`` (Np, 3), or ``x``, ``y`` and ``z``,
+    in comoving Mpc/h inside ``[0, box_size)`` (round-off at the faces is wrapped), and ``particle_mass``
+    [Msun/h] (an entry, or an attribute of the HDF5 file) unless ``particle_mass`` is given here.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and what is missing or wrong (no positions, no particle mass, NaN, outside the box).
+    """
+    from ._loading import wrap_edges
+
+    path = Path(path)
+    fmt = _format_of(path, None)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: particle file not found")
+    if fmt == "npz":
+        rec = read_npz(path, what="particle file", finite=True)
+    else:
+        import h5py
+
+        try:
+            with h5py.File(path, "r") as f:
+                rec = {k: f[k][()] for k in f.keys() if k in ("pos", "x", "y", "z", "particle_mass")}
+                rec.update({k: v for k, v in f.attrs.items() if k == "particle_mass"})
+        except OSError as exc:
+            raise ValueError(f"{path}: unreadable particle file, expected an HDF5 file ({exc})") from None
+    if "pos" in rec:
+        pos = np.asarray(rec["pos"], dtype=np.float64)
+    elif all(k in rec for k in ("x", "y", "z")):
+        pos = np.stack([np.asarray(rec[k], dtype=np.float64) for k in ("x", "y", "z")], axis=1)
+    else:
+        raise ValueError(f"{path}: particle file: expected 'pos' (Np, 3) or 'x', 'y', 'z' [Mpc/h], found "
+                         f"{sorted(rec)}")
+    if pos.ndim != 2 or pos.shape[1] != 3 or pos.shape[0] == 0:
+        raise ValueError(f"{path}: particle file: expected positions of shape (Np > 0, 3), found {pos.shape}")
+    if not np.all(np.isfinite(pos)):
+        raise ValueError(f"{path}: particle file: expected finite positions, found "
+                         f"{int((~np.isfinite(pos)).any(axis=1).sum())} row(s) with NaN or inf")
+    if not particle_mass:
+        if "particle_mass" not in rec:
+            raise ValueError(f"{path}: particle file: expected a 'particle_mass' entry [Msun/h], found none; "
+                             "give the particle mass in the configuration (catalog.particle_mass)")
+        particle_mass = float(np.asarray(rec["particle_mass"]))
+    if not (np.isfinite(particle_mass) and particle_mass > 0):
+        raise ValueError(f"{path}: particle_mass: expected a positive mass [Msun/h], found {particle_mass!r}")
+    pos, _ = wrap_edges(pos, float(box_size))
+    out = (pos < 0) | (pos >= box_size)
+    if out.any():
+        raise ValueError(f"{path}: particle file: expected positions in [0, {box_size:g}) Mpc/h (the catalog's box), "
+                         f"found {int(out.any(axis=1).sum())} particle(s) outside (max {pos.max():.6g})")
+    return pos, float(particle_mass)

@@ -197,9 +197,9 @@ def make_mock(
         jk = np.zeros((0, sum(sizes)))
         blocks = {}
         for f, n in zip(STAT_FIELDS, sizes):
-            if f not in covariance:
+            if f not in covariance and n:
                 raise ValueError(f"covariance: expected a block {f!r}, found keys {sorted(covariance)}")
-            blocks[f] = np.asarray(covariance[f], dtype=np.float64)
+            blocks[f] = np.asarray(covariance[f], dtype=np.float64) if n else np.zeros((0, 0))
         joint = np.zeros((sum(sizes), sum(sizes)))
         edges = np.cumsum([0] + sizes)
         for f, a, b in zip(STAT_FIELDS, edges[:-1], edges[1:]):
@@ -211,6 +211,9 @@ def make_mock(
         joint = regularize_covariance(joint, diag_regularization)
     chols = {}
     for f, n in zip(STAT_FIELDS, sizes):
+        if n == 0:  # a statistic the mock does not compute
+            chols[f] = np.zeros((0, 0))
+            continue
         try:
             chols[f] = check_covariance(blocks[f], n=n, what=f"covariance of {f}")
         except ValueError as exc:

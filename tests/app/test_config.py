@@ -60,7 +60,7 @@ def test_defaults_and_paths(tmp_path):
     assert cfg.data == tmp_path / "mock.npz"
     assert cfg.run_dir == path.parent / "runs" / "fit_a"
     assert cfg.sampler.num_chains == 2 and cfg.sampler.backend == "blackjax" and cfg.sampler.dense_mass
-    assert cfg.terms == ("smf", "wp", "delta_sigma") and cfg.prior["kind"] == "domain"
+    assert cfg.terms == () and cfg.prior["kind"] == "domain"  # (): every statistic in the data file
     mock = parse_mock_config({"mock": {"theta_true": THETA}}, base_dir=tmp_path)
     assert mock.output == tmp_path / "mock.npz" and mock.covariance == "jackknife" and not mock.noise
     assert edges_from_spec({"lo": 1.0, "hi": 100.0, "n": 2}, log=True) == pytest.approx((1.0, 10.0, 100.0))

@@ -33,5 +33,6 @@ def test_missing_file_and_missing_arrays_are_named(tmp_path):
     np.savez(tmp_path / "partial.npz", smf=np.ones(3))
     with pytest.raises(ValueError, match=r"partial\.npz: mock data file: expected arrays .*missing \['wp'"):
         load_mock(tmp_path / "partial.npz")
-    with pytest.raises(ValueError, match=r"partial\.npz: covariance file: expected arrays .*missing"):
+    with pytest.raises(ValueError,
+                       match=r"partial\.npz: covariance file: expected arrays among \['cov_smf'.*found \['smf'\]"):
         load_covariance_file(tmp_path / "partial.npz")

@@ -84,3 +84,26 @@ def test_errors(tmp_path):
         f.create_dataset("data", data=t)
     with pytest.raises(ValueError, match="missing attribute 'Lbox'"):
         load_halotools_catalog(path)
+
+
+def test_ids_extra_columns_and_bad_rows(tmp_path):
+    t, _ = _table()
+    path = tmp_path / "c.hdf5"
+    write(path, t)
+    cat = load_halotools_catalog(path, logmpeak_min=12.0, columns=("halo_vmax", "halo_mvir"), chunk_rows=64)
+    keep = t["halo_mpeak"] >= 1e12
+    np.testing.assert_array_equal(cat.properties["halo_id"], t["halo_id"][keep])
+    np.testing.assert_allclose(cat.properties["halo_mvir"], t["halo_mvir"][keep])
+    assert set(cat.properties) == {"halo_id", "halo_upid", "halo_vmax", "halo_mvir"}
+    assert cat.meta["n_rows_cut"] == int((~keep).sum())
+    for bad, message in ((np.nan, "nan"), (0.0, "0.0"), (-2.0**39, "-549755813888.0")):
+        t2 = t.copy()
+        t2["halo_mpeak"][70] = bad
+        write(path, t2)
+        # never dropped by the cut: an error naming the row and the column
+        with pytest.raises(ValueError, match=rf"c.hdf5: row 70, column 'halo_mpeak': expected a positive, finite "
+                                             rf"mass \[Msun/h\], found {message}"):
+            load_halotools_catalog(path, logmpeak_min=12.0, chunk_rows=64)
+    path.write_bytes(b"not an hdf5 file")
+    with pytest.raises(ValueError, match=r"c.hdf5: unreadable halotools catalog, expected an HDF5 file"):
+        load_halotools_catalog(path)

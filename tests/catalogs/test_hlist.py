@@ -123,16 +123,28 @@ def test_missing_column_is_named(tmp_path):
         load_hlist(path, mass_column="Vpeak_typo")
 
 
-def test_box_and_redshift_from_arguments(tmp_path, table):
+def test_box_and_redshift_from_arguments_file_name_or_scale_column(tmp_path, table):
     path = tmp_path / "h.list"
     centrals = [r for r in _rows(table)[1:] if r["upid"] == -1][:4]
     write_hlist(path, centrals, comments="#no metadata here\n")
-    with pytest.raises(ValueError, match="box_size: not given"):
+    with pytest.raises(ValueError, match="h.list: box_size: not given"):
         load_hlist(path)
-    with pytest.raises(ValueError, match="redshift: not given"):
-        load_hlist(path, box_size=60.0)
+    cat = load_hlist(path, box_size=60.0)  # scale column: a = 0.5
+    assert cat.redshift == pytest.approx(1.0) and cat.meta["redshift_from"] == "scale column"
     cat = load_hlist(path, box_size=60.0, redshift=0.0)
-    assert cat.n == 4 and cat.redshift == 0.0
+    assert cat.n == 4 and cat.redshift == 0.0 and cat.meta["redshift_from"] == "argument"
+    named = tmp_path / "hlist_0.25000.list"
+    named.write_bytes(path.read_bytes())
+    cat = load_hlist(named, box_size=60.0)
+    assert cat.redshift == pytest.approx(3.0) and cat.meta["redshift_from"] == "file name"
+    no_scale = [n for n in NAMES if n != "scale"]
+    bare = tmp_path / "bare.list"
+    with open(bare, "w") as f:
+        f.write("#" + " ".join(f"{n}({i})" for i, n in enumerate(no_scale)) + "\n")
+        f.write(" ".join("1" if n in ("id", "upid") else "1.0" for n in no_scale) + "\n")
+    with pytest.raises(ValueError, match=r"bare.list: redshift: expected '#a = ...' in the header, a scale factor "
+                                         r"in the file name .* or a 'scale' column, found none"):
+        load_hlist(bare, box_size=60.0, mass_column="Mpeak")
 
 
 def test_orphan_satellites(tmp_path, table):
@@ -159,16 +171,103 @@ def test_orphan_satellites(tmp_path, table):
         load_hlist(path)
 
 
-def test_bad_rows_are_reported(tmp_path, table):
+def test_bad_rows_are_reported_with_line_and_column(tmp_path, table):
     path = tmp_path / "h.list"
     rows = _rows(table)
     rows[3]["x"] = 75.0  # far outside the 60 Mpc/h box: not an edge round-off
     write_hlist(path, rows)
     with pytest.raises(ValueError, match=r"pos: expected coordinates in \[0, box_size=60\) Mpc/h, found 1 row"):
         load_hlist(path)
+    header_lines = 1 + COMMENTS.count("\n")
+    for value, found in ((0.0, "0.0"), (-1e12, "-1000000000000.0"), (float("nan"), "nan")):
+        rows = _rows(table)
+        rows[5]["Mpeak"] = value
+        write_hlist(path, rows)
+        # never dropped by a cut: an error naming the line and the column, whatever the cut
+        for cut in (None, 10.0):
+            with pytest.raises(ValueError, match=rf"h.list: line {header_lines + 6}, column 'Mpeak': expected a "
+                                                 rf"positive, finite mass \[Msun/h\], found {found}"):
+                load_hlist(path, logmpeak_min=cut, chunk_lines=50)
     rows = _rows(table)
-    rows[5]["Mpeak"] = 0.0
+    rows[7]["y"] = float("inf")
     write_hlist(path, rows)
-    with pytest.raises(ValueError, match=r"logmpeak: expected finite values, found 1 row"):
+    with pytest.raises(ValueError, match=rf"line {header_lines + 8}, column 'y': expected finite values"):
         load_hlist(path)
-    assert load_hlist(path, logmpeak_min=10.0).n == 299  # an explicit cut removes it
+    write_hlist(path, _rows(table))
+    text = path.read_text()
+    path.write_text(text[: len(text) - 200])  # a truncated last line
+    with pytest.raises(ValueError, match=rf"h.list: line {header_lines + 300}: expected {len(NAMES)} columns as the "
+                                         r"header names, found \d+ \(a truncated last line\?\)"):
+        load_hlist(path)
+    body, last = text.rstrip("\n").rsplit("\n", 1)
+    path.write_text(body + "\n" + " ".join(last.split()[:30]))  # cut before the used columns end
+    with pytest.raises(ValueError, match=rf"line {header_lines + 300}: expected at least \d+ columns, found \d+"):
+        load_hlist(path)
+    path.write_text(text.replace("-1 -1", "-1 abc", 1))
+    with pytest.raises(ValueError, match=r"h.list: line \d+, column 'upid': expected an integer, found 'abc'"):
+        load_hlist(path)
+
+
+def test_empty_files(tmp_path):
+    path = tmp_path / "h.list"
+    path.write_text("")
+    with pytest.raises(ValueError, match=r"h.list: expected a Rockstar / ConsistentTrees catalog, found an empty file"):
+        load_hlist(path)
+    write_hlist(path, [])
+    with pytest.raises(ValueError, match=r"h.list: expected halo rows after the header, found none"):
+        load_hlist(path)
+    path.write_text("#just a comment = 1\n1 2 3\n")
+    with pytest.raises(ValueError, match=r"expected a first line naming the columns"):
+        load_hlist(path)
+
+
+def _reference(tmp_path, table, cut=11.0):
+    path = tmp_path / "hlist_0.50000.list"
+    write_hlist(path, _rows(table))
+    return path, load_hlist(path, logmpeak_min=cut, columns=("Vpeak", "mvir"))
+
+
+def test_gzip_files_stream_to_the_same_catalog(tmp_path, table):
+    import gzip
+
+    path, ref = _reference(tmp_path, table)
+    gz = tmp_path / "hlist_0.50000.list.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    cat = load_hlist(gz, logmpeak_min=11.0, columns=("Vpeak", "mvir"), chunk_lines=37)
+    np.testing.assert_array_equal(cat.pos, ref.pos)
+    np.testing.assert_array_equal(cat.host_index, ref.host_index)
+    np.testing.assert_array_equal(cat.properties["id"], ref.properties["id"])
+    gz.write_bytes(gzip.compress(path.read_bytes())[:-2000])  # a truncated download
+    with pytest.raises(ValueError, match=r"hlist_0.50000.list.gz: unreadable catalog after line \d+"):
+        load_hlist(gz)
+
+
+def test_ids_extra_columns_and_counts_are_kept(tmp_path, table):
+    _, cat = _reference(tmp_path, table)
+    keep = np.flatnonzero(np.log10([float(f"{10 ** m:.5e}") for m in table["logm"]]) >= 11.0)
+    np.testing.assert_array_equal(cat.properties["id"], table["ids"][keep])
+    np.testing.assert_array_equal(cat.properties["upid"], table["upid"][keep])
+    np.testing.assert_allclose(cat.properties["mvir"], 0.8 * 10 ** cat.logmpeak, rtol=1e-5)
+    assert cat.properties["id"].dtype == np.int64 and set(cat.properties) == {"id", "upid", "Vpeak", "mvir"}
+    assert cat.meta["n_rows_cut"] == 300 - keep.size and cat.meta["header_variant"] == "indexed"
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['Vmax_typo'\]; found columns: \['scale', 'id'"):
+        load_hlist(tmp_path / "hlist_0.50000.list", columns=("Vmax_typo",))
+    twice = load_hlist(tmp_path / "hlist_0.50000.list", logmpeak_min=11.0, columns=("Mpeak", "x"))
+    np.testing.assert_allclose(np.log10(twice.properties["Mpeak"]), twice.logmpeak, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("variant", ["indexed+trailing", "positional"])
+def test_header_variants_load_alike(tmp_path, table, variant):
+    path, ref = _reference(tmp_path, table)
+    lines = path.read_text().splitlines(keepends=True)
+    if variant == "indexed+trailing":  # the last 20 names without an index
+        head = [f"{n}({i})" for i, n in enumerate(NAMES[:-20])] + list(NAMES[-20:])
+    else:  # Rockstar out_*.list: plain names in column order
+        head = list(NAMES)
+    other = tmp_path / "out_0.50000.list"
+    other.write_text("#" + " ".join(head) + "\n" + "".join(lines[1:]))
+    assert read_hlist_header(other)["variant"] == variant
+    cat = load_hlist(other, logmpeak_min=11.0, columns=("Vpeak", "mvir"))
+    np.testing.assert_array_equal(cat.pos, ref.pos)
+    np.testing.assert_array_equal(cat.properties["Vpeak"], ref.properties["Vpeak"])
+    assert cat.meta["header_variant"] == variant
