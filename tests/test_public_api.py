@@ -26,8 +26,8 @@ PINNED = {
         triweight_threshold_prob""",
     "shaminfer.inference": """
         CompareResult ConfigError Convergence DEFAULT_SAMPLER_SETTINGS DeltaSigmaTerm FitConfig FitResult
-        GaussianTerm LikelihoodTerm MockConfig MockData SMFTerm SamplerSettings ShamModel ThetaPrior WpTerm
-        box_prior build_model check_prior_in_domain compare_runs convergence domain_prior jackknife_covariance
+        GaussianTerm LikelihoodTerm MockConfig MockData PoissonTerm SMFTerm SamplerSettings ShamModel
+        StudentTTerm ThetaPrior WpTerm box_prior build_model check_prior_in_domain compare_runs convergence domain_prior jackknife_covariance
         load_fit_config load_mock load_mock_config load_posterior make_mock make_sampler mock_terms run_fit
         save_mock shamnet_domain theta_summary truth_coverage""",
     "shaminfer.stats": """
@@ -68,7 +68,7 @@ MOCK_KEYS = """
     mock.output"""
 FIT_KEYS = """
     data run_dir terms wp_samples delta_sigma_samples forward.engine forward.shamnet prior.kind prior.margin
-    prior.lo prior.hi sampler.backend sampler.num_chains sampler.num_warmup sampler.num_samples
+    prior.lo prior.hi likelihood.family likelihood.df sampler.backend sampler.num_chains sampler.num_warmup sampler.num_samples
     sampler.chunk_size sampler.seed sampler.target_accept sampler.max_tree_depth sampler.dense_mass sampler.init
     sampler.progress_bar output.plots"""
 

@@ -55,6 +55,10 @@ Fit configuration (``shaminfer fit CONFIG``)::
     # lo = {logphi_star = ..., alpha = ..., sigma_lo = ..., sigma_hi = ...}  (kind = "box")
     # hi = {...}
 
+    [likelihood]                   # the family of every term (inference.families)
+    family = "gaussian"            # or "student_t" (heavy tails; covariance = df / (df - 2) x the matrix)
+    df = 5.0                       # Student-t degrees of freedom
+
     [sampler]                      # sampling.SamplerSettings
     backend = "numpyro"            # or "blackjax"
     num_chains = 4
@@ -298,6 +302,10 @@ _FIT_SCHEMA = {
         "lo": _Field((dict,), {}, lambda v: None if not v else _check_theta(v)),
         "hi": _Field((dict,), {}, lambda v: None if not v else _check_theta(v)),
     },
+    "likelihood": {
+        "family": _Field((str,), "gaussian", _one_of(("gaussian", "student_t"))),
+        "df": _Field((float,), 5.0, lambda v: None if 0 < v < float("inf") else "a positive finite number"),
+    },
     "sampler": {
         k: _Field((type(v) if not isinstance(v, float) else float,), v, _SAMPLER_CHECKS.get(k))
         for k, v in DEFAULT_SAMPLER_PDICT.items()
@@ -355,12 +363,13 @@ class FitConfig(NamedTuple):
     sampler: SamplerSettings
     plots: bool
     source: str
+    likelihood: dict
 
     def to_dict(self) -> dict:
         return {"data": str(self.data), "run_dir": str(self.run_dir), "terms": list(self.terms),
                 "wp_samples": list(self.wp_samples), "delta_sigma_samples": list(self.delta_sigma_samples),
-                "forward": dict(self.forward), "prior": dict(self.prior), "sampler": self.sampler._asdict(),
-                "output": {"plots": self.plots}}
+                "forward": dict(self.forward), "prior": dict(self.prior), "likelihood": dict(self.likelihood),
+                "sampler": self.sampler._asdict(), "output": {"plots": self.plots}}
 
 
 def _resolve(base: Path, value: str) -> Path:
@@ -415,7 +424,8 @@ def parse_fit_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "
     run_dir = _resolve(base, cfg["run_dir"] or default_run_dir)
     _checked(check_writable, run_dir, key="run_dir", folder=True, where=where)
     return FitConfig(_resolve(base, cfg["data"]), run_dir, tuple(cfg["terms"]), tuple(cfg["wp_samples"]),
-                     tuple(cfg["delta_sigma_samples"]), forward, prior, sampler, cfg["output"]["plots"], where)
+                     tuple(cfg["delta_sigma_samples"]), forward, prior, sampler, cfg["output"]["plots"], where,
+                     cfg["likelihood"])
 
 
 def load_mock_config(path: str | Path) -> MockConfig:

@@ -31,6 +31,7 @@ import numpy as np
 
 from ._run_folder import Terminated, exit_on_sigterm, portable_config, run_folder_lock
 from .atomic import atomic_path, atomic_save_npz, json_dumps, load_npz
+from ..inference.families import replicate
 from ..inference.inference_data import build_inference_data, import_arviz, package_versions
 from ..inference.model import ShamModel, draw_quantities
 from ..inference.priors import THETA_NAMES
@@ -73,8 +74,10 @@ def _fingerprint(model: ShamModel, settings: SamplerSettings, config, run_dir: P
     """Hash of everything that must not change while a run is resumed (no absolute path: see portable_config)."""
     digest = hashlib.sha256()
     for term in model.terms:
+        digest.update(f"{term.family}:{term.df}".encode())
         for arr in (term.data, term.scale_tril):
-            digest.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+            if arr is not None:
+                digest.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
     for arr in model.prior:
         digest.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
     fixed = {k: v for k, v in settings._asdict().items() if k not in _RESUMABLE_FIELDS}
@@ -300,8 +303,7 @@ def _run_locked(model, settings, run_dir, *, config, attrs, layouts, restart, ma
         rng = np.random.default_rng([settings.seed, 2, index])
         y_rep = {}
         for term in model.terms:
-            z = rng.standard_normal(mu[term.name].shape)
-            y_rep[term.name] = mu[term.name] + z @ term.scale_tril.T
+            y_rep[term.name] = replicate(term, mu[term.name], rng)
         bad = [t for t in terms if not (np.all(np.isfinite(mu[t])) and np.all(np.isfinite(ll[t])))]
         if bad:
             raise FloatingPointError(
@@ -367,7 +369,7 @@ def _to_idata(model: ShamModel, settings: SamplerSettings, store: _Store, meta: 
         loglik=store.loglik,
         y_rep=store.y_rep,
         observed={t.name: t.data for t in model.terms},
-        covariance={t.name: t.cov for t in model.terms},
+        covariance={t.name: t.cov for t in model.terms if t.cov is not None},
         layouts=layouts,
         attrs=top,
     )

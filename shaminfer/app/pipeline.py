@@ -106,7 +106,7 @@ def run_fit_config(cfg: FitConfig, *, restart: bool | str = False, max_chunks: i
                          f"(it holds {list(present)})")
     cfg = cfg._replace(terms=cfg.terms or present)
     terms = mock_terms(mock, cfg.terms, wp_samples=cfg.wp_samples or None,
-                       delta_sigma_samples=cfg.delta_sigma_samples or None)
+                       delta_sigma_samples=cfg.delta_sigma_samples or None, **cfg.likelihood)
     catalog = build_catalog(mock_cfg["catalog"])
     stats_config = build_stats_config(mock_cfg["stats"], catalog)
     predictor = build_predictor(catalog, stats_config, forward_cfg, net=net, terms=cfg.terms)

@@ -8,7 +8,8 @@ application shell that does (TOML, resumable runs, plots, comparison, the
 demo and the CLI) is :mod:`shaminfer.app`.
 
 * :mod:`.terms` -- the likelihood-term protocol and ``SMFTerm``, ``WpTerm``,
-  ``DeltaSigmaTerm``, ``GaussianTerm`` (add your own);
+  ``DeltaSigmaTerm``, ``GaussianTerm`` (add your own), ``StudentTTerm``, ``PoissonTerm``;
+* :mod:`.families` -- Gaussian, Student-t and Poisson log-likelihoods (joint and leave-one-out);
 * :mod:`.priors` -- uniform priors inside SHAMNet's training domain;
 * :mod:`.model` -- the NumPyro model (one observed site ``obs_<name>`` per term);
 * :mod:`.mock` -- mock data vectors and their jackknife covariance;
@@ -32,7 +33,7 @@ from .model import ShamModel, build_model
 from .priors import ThetaPrior, box_prior, check_prior_in_domain, domain_prior, shamnet_domain
 from .samplers import make_sampler
 from .sampling import DEFAULT_SAMPLER_SETTINGS, SamplerSettings
-from .terms import DeltaSigmaTerm, GaussianTerm, LikelihoodTerm, SMFTerm, WpTerm
+from .terms import DeltaSigmaTerm, GaussianTerm, LikelihoodTerm, PoissonTerm, SMFTerm, StudentTTerm, WpTerm
 
 #: Shell names re-exported here (name -> module of :mod:`shaminfer.app`), resolved on first access.
 SHELL_NAMES = {
@@ -49,7 +50,7 @@ __all__ = [
     "ShamModel", "build_model",
     "ThetaPrior", "box_prior", "check_prior_in_domain", "domain_prior", "shamnet_domain",
     "make_sampler", "DEFAULT_SAMPLER_SETTINGS", "SamplerSettings",
-    "DeltaSigmaTerm", "GaussianTerm", "LikelihoodTerm", "SMFTerm", "WpTerm",
+    "DeltaSigmaTerm", "GaussianTerm", "LikelihoodTerm", "PoissonTerm", "SMFTerm", "StudentTTerm", "WpTerm",
     *SHELL_NAMES,
 ]
 

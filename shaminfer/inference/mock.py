@@ -37,7 +37,7 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from ..ingredients import ShamParams
-from .terms import DeltaSigmaTerm, SMFTerm, WpTerm, check_covariance
+from .terms import DeltaSigmaTerm, SMFTerm, WpTerm, as_student_t, check_covariance
 
 __all__ = [
     "STAT_FIELDS",
@@ -242,6 +242,8 @@ def mock_terms(
     *,
     wp_samples: Sequence[int] | None = None,
     delta_sigma_samples: Sequence[int] | None = None,
+    family: str = "gaussian",
+    df: float = 5.0,
 ) -> list:
     """Likelihood terms for the statistics ``terms`` of a mock (or data) file.
 
@@ -252,12 +254,20 @@ def mock_terms(
     wp_samples, delta_sigma_samples : sequence of int, optional
         Which stellar-mass samples enter (default: all); the covariance is
         the matching sub-block (cross-sample blocks included).
+    family : {"gaussian", "student_t"}
+        Likelihood family of every term; ``"student_t"`` makes each a
+        Student-t term (:func:`~shaminfer.inference.terms.as_student_t`) with
+        ``df`` degrees of freedom and the file's covariance as its scale matrix.
+    df : float
+        Student-t degrees of freedom (ignored for ``"gaussian"``).
 
     Raises
     ------
     ValueError
-        For an unknown term name or a sample index outside the data file.
+        For an unknown term name or family, or a sample index outside the data file.
     """
+    if family not in ("gaussian", "student_t"):
+        raise ValueError(f"family: expected 'gaussian' or 'student_t', found {family!r}")
     out = []
     for name in terms:
         if name not in STAT_FIELDS:
@@ -278,4 +288,6 @@ def mock_terms(
         cov = mock.block(name)[np.ix_(idx, idx)]
         cls = WpTerm if name == "wp" else DeltaSigmaTerm
         out.append(cls(values[chosen], cov, samples=chosen))
+    if family == "student_t":
+        out = [as_student_t(t, df) for t in out]
     return out

@@ -5,7 +5,8 @@
     u ~ Uniform(-1, 1)^4                        (site "theta_unit")
     theta = center + basis @ (half_width * u)    (priors.theta_from_unit)
     output = forward(theta)                      (e.g. stats.make_predictor(...) -> Predictions)
-    data_k ~ N(term_k.predict(theta, output), C_k)   (site "obs_<name_k>", one per term)
+    data_k ~ N(term_k.predict(theta, output), C_k)   (site "obs_<name_k>", one per term; or the
+                                                      term's Student-t or Poisson family, see .families)
 
 The model depends on the forward model only through ``forward``, a pure JAX
 function of theta. :func:`build_model` validates everything once at the shell
@@ -24,8 +25,9 @@ import numpyro
 import numpyro.distributions as dist
 
 from ..ingredients import ShamParams
+from .families import joint_loglik, pointwise_loglik, site_distribution
 from .priors import THETA_NAMES, ThetaDomain, ThetaPrior, check_prior_in_domain, theta_from_unit
-from .terms import PreparedTerm, gaussian_loglik, pointwise_loglik, prepare_term
+from .terms import PreparedTerm, prepare_term
 
 __all__ = ["UNIT_SITE", "ShamModel", "build_model", "sham_model", "DrawQuantities", "draw_quantities"]
 
@@ -57,9 +59,7 @@ def sham_model(forward: Callable, terms: Sequence[PreparedTerm], prior: ThetaPri
     output = forward(theta)
     for term in terms:
         mu = term.predict(theta, output)
-        numpyro.sample(
-            term.site, dist.MultivariateNormal(mu, scale_tril=jnp.asarray(term.scale_tril)), obs=term.data
-        )
+        numpyro.sample(term.site, site_distribution(term, mu), obs=term.data)
 
 
 def build_model(
@@ -115,6 +115,11 @@ def build_model(
                 f"term {term.name!r}: expected a finite prediction at the prior centre, found "
                 f"{int(bad.sum())} non-finite of {mu.size}"
             )
+        if term.family == "poisson" and np.any(mu <= 0):
+            raise ValueError(
+                f"term {term.name!r}: a Poisson term needs positive expected counts, found "
+                f"{int(np.sum(mu <= 0))} of {mu.size} <= 0 at the prior centre (smallest {mu.min():.3g})"
+            )
     return ShamModel(forward, prepared, prior)
 
 
@@ -148,5 +153,5 @@ def draw_quantities(model: ShamModel, u) -> DrawQuantities:
         m = term.predict(theta, output)
         mu[term.name] = m
         ll[term.name] = pointwise_loglik(term, m)
-        llj[term.name] = gaussian_loglik(term, m)
+        llj[term.name] = joint_loglik(term, m)
     return DrawQuantities(jnp.stack(list(theta)), mu, ll, llj)

@@ -16,7 +16,9 @@ A *likelihood term* is anything with four attributes (the protocol
     and the forward-model output (a :class:`Predictions`-like pytree) that
     returns the (n,) model prediction of ``data``.
 
-Every term is a multivariate normal ``data ~ N(predict(theta, output), cov)``.
+A term is a multivariate normal ``data ~ N(predict(theta, output), cov)`` unless it
+names another ``family`` (:mod:`.families`): :class:`StudentTTerm` (heavy tails,
+attribute ``df``) or :class:`PoissonTerm` (counts; no ``cov``).
 :class:`GaussianTerm` takes any ``predict`` function, so a user adds a new
 statistic (for example a weighted counts-in-cells statistic, Sec. 5) without
 editing the package; :class:`SMFTerm`, :class:`WpTerm` and
@@ -47,6 +49,9 @@ __all__ = [
     "SMFTerm",
     "WpTerm",
     "DeltaSigmaTerm",
+    "StudentTTerm",
+    "PoissonTerm",
+    "as_student_t",
     "PreparedTerm",
     "prepare_term",
     "check_covariance",
@@ -271,6 +276,99 @@ class DeltaSigmaTerm(GaussianTerm):
         super().__init__(name, data, cov, _SelectSamples("delta_sigma", sel))
 
 
+@dataclass(frozen=True, eq=False, init=False, repr=False)
+class StudentTTerm(GaussianTerm):
+    """A multivariate Student-t term ``data ~ t_df(fn(theta, output), cov)`` (:mod:`.families`).
+
+    ``cov`` is the scale matrix (the covariance is ``df / (df - 2) cov`` for ``df > 2``); small ``df`` gives
+    heavy tails, and ``df -> inf`` the Gaussian term.
+
+    Parameters
+    ----------
+    name, data, cov, fn
+        As :class:`GaussianTerm`.
+    df : float
+        Degrees of freedom, > 0 and finite.
+    """
+
+    df: float = 5.0
+    family = "student_t"
+
+    def __init__(self, name, data, cov, fn, *, df: float = 5.0):
+        object.__setattr__(self, "df", _checked_df(df, what=f"term {name!r}: df"))
+        super().__init__(name, data, cov, fn)
+
+
+def as_student_t(term: GaussianTerm, df: float) -> GaussianTerm:
+    """A copy of a Gaussian ``term`` (of any class: ``SMFTerm``, ``WpTerm``, ...) whose likelihood is the
+    multivariate Student-t with ``df`` degrees of freedom and scale matrix ``term.cov`` (its class, name,
+    samples and prediction are kept, so plots and layouts still know what it is)."""
+    import copy
+
+    if getattr(term, "family", "gaussian") != "gaussian" or not isinstance(term, GaussianTerm):
+        raise ValueError(f"term {getattr(term, 'name', term)!r}: as_student_t expects a Gaussian term, found "
+                         f"{type(term).__name__} with family {getattr(term, 'family', 'gaussian')!r}")
+    out = copy.copy(term)
+    object.__setattr__(out, "family", "student_t")
+    object.__setattr__(out, "df", _checked_df(df, what=f"term {term.name!r}: df"))
+    return out
+
+
+def _checked_df(df, *, what: str) -> float:
+    try:
+        val = float(df)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: expected a positive finite number of degrees of freedom, found {df!r}") from None
+    if not np.isfinite(val) or val <= 0:
+        raise ValueError(f"{what}: expected a positive finite number of degrees of freedom, found {df!r}")
+    return val
+
+
+def _checked_counts(data, *, what: str) -> np.ndarray:
+    arr = _checked_data(data, what=what)
+    bad = np.flatnonzero((arr < 0) | (arr != np.round(arr)))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{what}: expected non-negative integer counts, found {float(arr[i])!r} at index {i} "
+                         f"({bad.size} such of {arr.size})")
+    return arr
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PoissonTerm:
+    """Independent Poisson counts ``data_i ~ Poisson(fn(theta, output)_i)`` (:mod:`.families`).
+
+    Parameters
+    ----------
+    name : str
+        Identifier; the observed site is ``obs_<name>``.
+    data : array-like
+        Observed counts (non-negative integers), flattened to (n,).
+    fn : callable ``(theta, output) -> array``
+        Pure JAX function returning the expected counts (positive), flattened to (n,); for example the SMF
+        times the volume and the bin width.
+    """
+
+    name: str
+    data: np.ndarray
+    fn: Callable = field(repr=False)
+    family = "poisson"
+    cov = None
+
+    def __post_init__(self):
+        name = _checked_name(self.name)
+        object.__setattr__(self, "data", _checked_counts(self.data, what=f"term {name!r}: data"))
+        if not callable(self.fn):
+            raise ValueError(f"term {name!r}: fn: expected a callable (theta, output) -> expected counts")
+
+    def __repr__(self) -> str:
+        return f"PoissonTerm(name={self.name!r}, n={self.data.size})"
+
+    def predict(self, theta, output):
+        """Expected counts: ``fn(theta, output)`` flattened to (n,)."""
+        return jnp.reshape(self.fn(theta, output), (-1,))
+
+
 class PreparedTerm(NamedTuple):
     """A validated term with the matrices the model and the diagnostics need.
 
@@ -282,6 +380,11 @@ class PreparedTerm(NamedTuple):
     scale_tril : (n, n) ndarray, its Cholesky factor
     precision : (n, n) ndarray, inverse covariance ``Q``
     predict : callable ``(theta, output) -> (n,)``
+    family : str
+        ``"gaussian"``, ``"student_t"`` or ``"poisson"`` (:mod:`.families`); for ``"poisson"``, ``cov``,
+        ``scale_tril`` and ``precision`` are None.
+    df : float
+        Degrees of freedom of a Student-t term (inf otherwise).
     """
 
     name: str
@@ -290,6 +393,8 @@ class PreparedTerm(NamedTuple):
     scale_tril: np.ndarray
     precision: np.ndarray
     predict: Callable
+    family: str = "gaussian"
+    df: float = float("inf")
 
     @property
     def site(self) -> str:
@@ -304,26 +409,38 @@ def prepare_term(term) -> PreparedTerm:
     ------
     ValueError
         If an attribute is missing, the name is invalid, the data are not
-        finite, or the covariance is not a symmetric positive definite (n, n)
-        matrix.
+        finite (or, for a Poisson term, not non-negative integers), the family
+        is unknown, a Student-t ``df`` is not positive, or the covariance is not
+        a symmetric positive definite (n, n) matrix.
     """
-    for attr in ("name", "data", "cov", "predict"):
+    from .families import FAMILIES
+
+    family = getattr(term, "family", "gaussian")
+    if family not in FAMILIES:
+        raise ValueError(f"likelihood term {getattr(term, 'name', term)!r}: family: expected one of "
+                         f"{list(FAMILIES)}, found {family!r}")
+    needed = ("name", "data", "predict") if family == "poisson" else ("name", "data", "cov", "predict")
+    for attr in needed:
         if not hasattr(term, attr):
             raise ValueError(
-                f"likelihood term {term!r}: expected attributes name, data, cov and predict; "
-                f"missing {attr!r}"
+                f"likelihood term {term!r}: expected attributes {', '.join(needed)}; missing {attr!r}"
             )
     name = _checked_name(term.name)
+    predict = term.predict
+    if not callable(predict):
+        raise ValueError(f"term {name!r}: predict: expected a callable (theta, output) -> prediction")
+    if family == "poisson":
+        data = _checked_counts(term.data, what=f"term {name!r}: data")
+        return PreparedTerm(name, data, None, None, None, predict, family)
     data = _checked_data(term.data, what=f"term {name!r}: data")
     chol = check_covariance(term.cov, n=data.size, what=f"term {name!r}: cov")
     eye = np.eye(data.size)
     inv_l = np.linalg.solve(chol, eye)
     precision = inv_l.T @ inv_l
     precision = 0.5 * (precision + precision.T)
-    predict = term.predict
-    if not callable(predict):
-        raise ValueError(f"term {name!r}: predict: expected a callable (theta, output) -> prediction")
-    return PreparedTerm(name, data, np.asarray(term.cov, dtype=np.float64), chol, precision, predict)
+    df = _checked_df(getattr(term, "df", None), what=f"term {name!r}: df") if family == "student_t" else np.inf
+    return PreparedTerm(name, data, np.asarray(term.cov, dtype=np.float64), chol, precision, predict, family,
+                        float(df))
 
 
 def gaussian_loglik(term: PreparedTerm, mu):

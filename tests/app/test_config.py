@@ -31,6 +31,9 @@ THETA = {"logphi_star": -2.3, "alpha": -1.07, "sigma_lo": 0.35, "sigma_hi": 0.22
     ({"data": "m.npz", "prior": {"lo": THETA}}, r"key 'prior.lo': only allowed with prior.kind = \"box\""),
     ({"data": "m.npz", "prior": {"kind": "box", "lo": {"alpha": 1}, "hi": THETA}},
      r"key 'prior.lo': expected a table with the 4 numbers"),
+    ({"data": "m.npz", "likelihood": {"family": "cauchy"}}, r"key 'likelihood.family': expected one of"),
+    ({"data": "m.npz", "likelihood": {"family": "student_t", "df": -1.0}},
+     r"key 'likelihood.df': expected a positive finite number, found -1.0"),
 ])
 def test_bad_fit_config_names_the_key(raw, message):
     with pytest.raises(ConfigError, match=message):
@@ -61,6 +64,9 @@ def test_defaults_and_paths(tmp_path):
     assert cfg.run_dir == path.parent / "runs" / "fit_a"
     assert cfg.sampler.num_chains == 2 and cfg.sampler.backend == "blackjax" and cfg.sampler.dense_mass
     assert cfg.terms == () and cfg.prior["kind"] == "domain"  # (): every statistic in the data file
+    assert cfg.likelihood == {"family": "gaussian", "df": 5.0}
+    t = parse_fit_config({"data": "m.npz", "likelihood": {"family": "student_t", "df": 3}}, base_dir=tmp_path)
+    assert t.likelihood == {"family": "student_t", "df": 3.0} and t.to_dict()["likelihood"]["df"] == 3.0
     mock = parse_mock_config({"mock": {"theta_true": THETA}}, base_dir=tmp_path)
     assert mock.output == tmp_path / "mock.npz" and mock.covariance == "jackknife" and not mock.noise
     assert edges_from_spec({"lo": 1.0, "hi": 100.0, "n": 2}, log=True) == pytest.approx((1.0, 10.0, 100.0))

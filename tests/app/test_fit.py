@@ -110,3 +110,28 @@ def test_an_unreadable_posterior_is_one_clear_error(tmp_path, content):
         load_posterior(tmp_path)
     msg = str(info.value)
     assert msg.startswith(f"{path}: unreadable posterior") and "rerun the fit" in msg and "\n" not in msg
+
+
+def test_a_fit_with_student_t_and_poisson_terms(tmp_path):
+    """Sites of every family reach the posterior file: log-likelihoods, replicates (integer for counts)."""
+    from shaminfer.inference.model import build_model
+    from shaminfer.inference.priors import domain_prior
+    from shaminfer.inference.terms import PoissonTerm, StudentTTerm
+
+    from ..inference.standin import DOMAIN, THETA_TRUE, forward
+
+    pred = forward(THETA_TRUE)
+    counts = np.round(np.asarray(pred.smf) * 2.0e5)
+    wp = np.asarray(pred.wp).ravel()
+    terms = [PoissonTerm("counts", counts, lambda th, out: out.smf * 2.0e5),
+             StudentTTerm("wp", wp, np.diag((0.05 * wp) ** 2), lambda th, out: out.wp, df=5.0)]
+    model = build_model(forward, terms, domain_prior(domain=DOMAIN), domain=DOMAIN)
+    settings = RESUME_SETTINGS._replace(backend="numpyro")
+    res = run_fit(model, settings, tmp_path / "run", log=lambda m: None)
+    idata = load_posterior(res.run_dir)
+    n = settings.num_samples
+    assert idata.log_likelihood["obs_counts"].shape == (2, n, counts.size)
+    assert np.all(np.isfinite(idata.log_likelihood["obs_wp"]))
+    reps = np.asarray(idata.posterior_predictive["obs_counts"])
+    assert np.all(reps == np.round(reps)) and np.all(reps >= 0)
+    assert "cov_obs_counts" not in idata.constant_data and "cov_obs_wp" in idata.constant_data

@@ -90,3 +90,18 @@ def test_mock_terms_select_samples_and_their_covariance_blocks():
     assert wp.samples == (2, 0) and ds.samples == (1,) and smf.data.size == mock.smf.size
     with pytest.raises(ValueError, match=r"wp_samples: expected indices in \[0, 3\).*found \[5\]"):
         mock_terms(mock, ("wp",), wp_samples=[5])
+
+
+def test_mock_terms_as_student_t_keep_their_class_and_samples():
+    from shaminfer.inference.terms import WpTerm, prepare_term
+
+    mock = make_mock(forward, THETA_TRUE, covariance=_supplied())
+    smf, wp = mock_terms(mock, ("smf", "wp"), wp_samples=[1], family="student_t", df=4.0)
+    assert isinstance(wp, WpTerm) and wp.samples == (1,)
+    prepared = prepare_term(wp)
+    assert prepared.family == "student_t" and prepared.df == 4.0
+    assert prepare_term(mock_terms(mock, ("smf",))[0]).family == "gaussian"
+    with pytest.raises(ValueError, match=r"family: expected 'gaussian' or 'student_t', found 'cauchy'"):
+        mock_terms(mock, ("smf",), family="cauchy")
+    with pytest.raises(ValueError, match=r"term 'smf': df: expected a positive finite number .* found 0"):
+        mock_terms(mock, ("smf",), family="student_t", df=0)
