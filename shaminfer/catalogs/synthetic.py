@@ -51,6 +51,24 @@ the SHAM predictions rely on, so the package works out of the box:
    the host's NFW sphere).
 5. **Lensing.** Per-object Delta Sigma profiles (App. F, Eq. F4) for every
    subhalo with ``log10 Mpeak >= profile_logmpeak_min``.
+6. **Per-subhalo properties** (``catalog.properties``). ``host_logmpeak``: ``log10 Mpeak`` [Msun/h] of the
+   host halo, the subhalo's own for a central. ``vmax_frac``: the stripping proxy ``Vmax / Vpeak`` in (0, 1].
+   Centrals: ``log10 vmax_frac = log10 0.95 + 0.03 eps``, clipped at 0 (Vpeak is a running maximum, so a
+   central's Vmax sits a few percent below it after merger-driven peaks; about a quarter sit at 1). Satellites
+   follow a bound mass fraction ``f = m / m_acc`` through the tidal track of cuspy NFW subhalos,
+   ``Vmax / Vacc = 2^0.4 f^0.3 / (1 + f)^0.4`` (Penarrubia et al. 2010; used by Jiang & van den Bosch 2016),
+   with ``Vacc ~= Vpeak``: Vmax falls much more slowly than the mass, as in the tidal stripping literature
+   (van den Bosch et al. 2005, 2016; Jiang & van den Bosch 2016), and ``f <= 1`` keeps it at most 1.
+   ``log10 f = -0.35 - 0.6 (1 - r / R_200m) - 0.25 (log10 M_host / Mpeak - 1) + 0.4 eps``, clipped into
+   ``[-4, 0]`` (so ``vmax_frac >= 0.08``): subhalos near the host centre have spent longer inside the host
+   and lost more mass (the retained fraction grows with host-centric radius), and at a large host-to-subhalo
+   mass ratio dynamical friction is too slow to merge early-accreted subhalos, so the survivors have been
+   stripped for longer; ``eps`` is a standard normal (orbits and infall times). With the NFW radii of item 2
+   (median ``r / R_200m`` ~ 0.35) and a median mass ratio of 1.4-1.7 dex (50 and 175 Mpc/h boxes), the median
+   satellite ``f`` is ~ 0.12 and its ``vmax_frac`` ~ 0.7 (0.57 in hosts above 10^14 Msun/h), 16-84% range
+   ~ 0.5-0.9 and over 99% in 0.3-1 (about 5% at ``f = 1``, not yet stripped): Vmax / Vpeak ~ 0.6-0.9 for
+   surviving subhalos, as in those papers. ``eps`` comes from a random stream of its own, so the other arrays
+   do not depend on it.
 
 The result is deterministic for a seed (independent random streams per stage
 from ``numpy.random.SeedSequence``) and cached under the per-user cache
@@ -85,7 +103,7 @@ __all__ = [
     "build_universe",
 ]
 
-_SCHEMA_VERSION = 4  # bump whenever the generator changes: it is part of the cache key
+_SCHEMA_VERSION = 5  # bump whenever the generator changes: it is part of the cache key
 _LOGM_MAX = 16.5  # upper end of the inverse-transform grid; N_h(>16.5) V is negligible
 _MASS_STEP = 0.25  # dex: centrals share the Lagrangian smoothing radius of their mass bin's centre
 _SMOOTHING_FRACTION = 0.8  # centrals are biased on the linear field smoothed at this fraction of R_L
@@ -96,6 +114,11 @@ _BIAS_STEP = 0.02  # grouping of centrals in the Lagrangian bias
 # (benchmarks/catalog_validation.py, where the alternatives measured are listed).
 _DISPLACED_AMPLITUDE = 0.95
 _COLLAPSE_RADII = (2.0, 3.0, 4.0, 6.0)  # Mpc/h, multiscale spherical-collapse criterion
+# Vmax / Vpeak (item 6 of the module docstring): centrals' median and log scatter [dex]; the satellites' bound mass
+# fraction log10 f = -a - b (1 - r / R_200m) - c (log10 M_host / Mpeak - 1) + sigma eps, clipped into [min, 0]
+_VMAX_CENTRAL_MEDIAN, _VMAX_CENTRAL_SCATTER = 0.95, 0.03
+_BOUND_A, _BOUND_B, _BOUND_C, _BOUND_SCATTER, _BOUND_LOG_MIN = 0.35, 0.6, 0.25, 0.4, -4.0
+_TIDAL_MU, _TIDAL_ETA = 0.4, 0.3  # Penarrubia et al. (2010) tidal track of NFW-cusped subhalos
 
 DEFAULT_UNIVERSE_PDICT = dict(
     box_size=175.0,  # Mpc/h
@@ -223,8 +246,26 @@ def _assign_hosts(rng, logm: np.ndarray, p: UniverseParams):
     raise RuntimeError("host assignment did not converge")  # unreachable: promotion removes all orphans
 
 
+def _vmax_fraction(rng, logm: np.ndarray, host: np.ndarray, r_frac: np.ndarray) -> np.ndarray:
+    """Stripping proxy ``Vmax / Vpeak`` in (0, 1] per subhalo (item 6 of the module docstring).
+
+    ``logm``: log10 Mpeak [Msun/h]; ``host``: host row, -1 for centrals; ``r_frac``: host-centric radius in
+    units of the host ``R_200m`` (read for satellites only).
+    """
+    eps = rng.standard_normal(logm.size)
+    sat = host >= 0
+    log_v = np.log10(_VMAX_CENTRAL_MEDIAN) + _VMAX_CENTRAL_SCATTER * eps
+    ratio = logm[np.where(sat, host, np.arange(logm.size))] - logm  # log10 M_host / Mpeak, 0 for centrals
+    log_f = np.clip(-_BOUND_A - _BOUND_B * (1.0 - r_frac) - _BOUND_C * (ratio - 1.0) + _BOUND_SCATTER * eps,
+                    _BOUND_LOG_MIN, 0.0)
+    f = 10.0**log_f
+    tidal = (2.0**_TIDAL_MU) * f**_TIDAL_ETA / (1.0 + f) ** _TIDAL_MU
+    return np.where(sat, np.minimum(tidal, 1.0), 10.0 ** np.minimum(log_v, 0.0))
+
+
 def _generate(seed: int, p: UniverseParams) -> dict:
-    """Stages 1-4 (masses, hosts, positions, particles) of :func:`build_universe`, without the lensing profiles."""
+    """Stages 1-4 and 6 (masses, hosts, positions, particles, properties) of :func:`build_universe`: all but the
+    lensing profiles."""
     t0 = time.perf_counter()
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence([int(seed), 4]).spawn(8)]
     box = float(p.box_size)
@@ -265,7 +306,11 @@ def _generate(seed: int, p: UniverseParams) -> dict:
     conc = halo_concentration(logm, p.redshift)
     rdelta = radius_200m(logm, rho_m)
     hs = host[sat]
-    pos[sat] = _wrap(pos[hs] + sample_nfw_offsets(streams[4], conc[hs], rdelta[hs]), box)
+    offsets = sample_nfw_offsets(streams[4], conc[hs], rdelta[hs])
+    pos[sat] = _wrap(pos[hs] + offsets, box)
+    r_frac = np.ones(logm.size)
+    r_frac[sat] = np.linalg.norm(offsets, axis=1) / rdelta[hs]
+    del offsets
 
     # 4. particles: NFW spheres around centrals + diffuse component (Lagrangian bias b_d - 1, displaced)
     total_mass = rho_m * box**3
@@ -288,8 +333,13 @@ def _generate(seed: int, p: UniverseParams) -> dict:
     diffuse = displace(positions_near_nodes(rng, cells, p.n_mesh, box), psi, box)
     particles = np.concatenate([halo_part, diffuse])
     del halo_part, diffuse, cells, owner, psi
+
+    # 6. per-subhalo properties: host mass and Vmax / Vpeak
+    host_logm = np.where(host >= 0, logm[np.maximum(host, 0)], logm)
+    vmax_frac = _vmax_fraction(streams[7], logm, host, r_frac)
     return dict(pos=pos, logm=logm, host=host, particles=particles, m_p=m_p, rho_m=rho_m, n_promoted=n_promoted,
-                f_h=f_h, b_diffuse=b_diffuse, t_gen=time.perf_counter() - t0)
+                f_h=f_h, b_diffuse=b_diffuse, host_logm=host_logm, vmax_frac=vmax_frac,
+                t_gen=time.perf_counter() - t0)
 
 
 def build_universe(seed: int, params: UniverseParams, *, progress=None) -> SubhaloCatalog:
@@ -311,7 +361,7 @@ def build_universe(seed: int, params: UniverseParams, *, progress=None) -> Subha
         origin="synthetic_universe",
         description="SYNTHETIC catalog (not an N-body simulation): App. A mass function, Lagrangian-biased "
                     "(Tinker10) centrals moved by augmented Zel'dovich displacements, NFW satellites and "
-                    "particles; see shaminfer.catalogs.synthetic",
+                    "particles, host_logmpeak and vmax_frac properties; see shaminfer.catalogs.synthetic",
         seed=int(seed),
         cosmology=DEFAULT_COSMOLOGY,
         rho_m=float(gen["rho_m"]),
@@ -323,7 +373,8 @@ def build_universe(seed: int, params: UniverseParams, *, progress=None) -> Subha
         **{f"param_{k}": v for k, v in p._asdict().items()},
     )
     return SubhaloCatalog(pos=pos, logmpeak=logm, box_size=box, redshift=p.redshift, host_index=host,
-                          particle_pos=particles, particle_mass=m_p, lensing=lensing, meta=meta)
+                          particle_pos=particles, particle_mass=m_p, lensing=lensing, meta=meta,
+                          properties=dict(host_logmpeak=gen["host_logm"], vmax_frac=gen["vmax_frac"]))
 
 
 def _cached(seed: int, params: UniverseParams, *, cache: bool, progress) -> SubhaloCatalog:
@@ -365,7 +416,8 @@ def synthetic_universe(seed=0, *, box_size=None, logmpeak_min=None, redshift=Non
     Returns
     -------
     SubhaloCatalog
-        With ``host_index``, particles, ``lensing`` and ``meta["origin"] == "synthetic_universe"``.
+        With ``host_index``, particles, ``lensing``, ``properties`` ``host_logmpeak`` and ``vmax_frac`` and
+        ``meta["origin"] == "synthetic_universe"``.
     """
     p = DEFAULT_UNIVERSE_PARAMS if params is None else params
     changes = dict(box_size=box_size, logmpeak_min=logmpeak_min, redshift=redshift)

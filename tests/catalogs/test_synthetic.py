@@ -98,6 +98,47 @@ def test_deterministic_and_cached(small_universe, tmp_path, monkeypatch):
     for name in ("pos", "logmpeak", "host_index", "particle_pos"):
         np.testing.assert_array_equal(getattr(fresh, name), getattr(small_universe, name))
     np.testing.assert_array_equal(fresh.lensing.delta_sigma, small_universe.lensing.delta_sigma)
+    # the per-subhalo properties are deterministic and survive the npz round trip of the cache
+    for cat in (again, fresh):
+        assert set(cat.properties) == {"host_logmpeak", "vmax_frac"}
+        for name in cat.properties:
+            np.testing.assert_array_equal(cat.properties[name], small_universe.properties[name])
+
+
+def _satellite_radius_and_mass_ratio(cat):
+    """Host-centric radius r / R_200m (host) and log10 M_host / Mpeak of the satellites of ``cat``."""
+    sat = np.flatnonzero(cat.host_index >= 0)
+    host = cat.host_index[sat]
+    d = cat.pos[sat] - cat.pos[host]
+    d -= cat.box_size * np.round(d / cat.box_size)
+    x = np.linalg.norm(d, axis=1) / radius_200m(cat.logmpeak[host], cat.meta["rho_m"])
+    return sat, x, cat.logmpeak[host] - cat.logmpeak[sat]
+
+
+def test_host_mass_and_vmax_fraction(small_universe):
+    cat = small_universe
+    host_m, v = cat.properties["host_logmpeak"], cat.properties["vmax_frac"]
+    cen = cat.is_central
+    sat = np.flatnonzero(~cen)
+    np.testing.assert_array_equal(host_m[cen], cat.logmpeak[cen])
+    np.testing.assert_array_equal(host_m[sat], cat.logmpeak[cat.host_index[sat]])
+    assert np.all((v > 0.0) & (v <= 1.0))
+    # centrals barely below Vpeak, satellites stripped (module docstring, item 6)
+    assert 0.93 < np.median(v[cen]) < 0.97 and v[cen].min() > 0.7
+    assert 0.6 < np.median(v[sat]) < 0.8 < np.median(v[cen])
+    assert np.mean((v[sat] >= 0.3) & (v[sat] <= 1.0)) > 0.98
+
+
+def test_vmax_fraction_falls_with_mass_ratio_and_rises_with_radius(small_universe):
+    from scipy.stats import spearmanr
+
+    cat = small_universe
+    sat, x, ratio = _satellite_radius_and_mass_ratio(cat)
+    v = cat.properties["vmax_frac"][sat]
+    assert spearmanr(ratio, v)[0] < -0.2
+    assert spearmanr(x, v)[0] > 0.2
+    assert np.median(v[ratio > 2.0]) < np.median(v[ratio < 1.0]) - 0.05
+    assert np.median(v[x < 0.3]) < np.median(v[x > 0.7]) - 0.1
 
 
 def test_parameter_validation():
@@ -169,9 +210,10 @@ def test_generation_seeds_and_large_scale_bias():
 
     p = DEFAULT_UNIVERSE_PARAMS._replace(box_size=100.0, n_mesh=64, particle_mass=2e11)
     a, again, other = _generate(0, p), _generate(0, p), _generate(1, p)
-    for name in ("pos", "logm", "host", "particles"):
+    for name in ("pos", "logm", "host", "particles", "host_logm", "vmax_frac"):
         np.testing.assert_array_equal(a[name], again[name])
     assert not np.array_equal(a["pos"][:100], other["pos"][:100])
+    assert not np.array_equal(a["vmax_frac"][:100], other["vmax_frac"][:100])
     assert a["particles"].shape[0] * a["m_p"] == pytest.approx(a["rho_m"] * p.box_size**3, rel=1e-12)
     host_m = np.where(a["host"] >= 0, a["logm"][np.maximum(a["host"], 0)], a["logm"])
     for lo, hi in ((11.0, 12.0), (12.5, 16.0)):
