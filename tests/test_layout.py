@@ -6,7 +6,7 @@ import shaminfer
 
 PACKAGE = Path(shaminfer.__file__).parent
 #: Stages in data-flow order; a module may import only from its own stage or earlier ones.
-STAGES = ("_atomic", "ingredients", "shamnet", "catalogs", "stats", "inference", "app")
+STAGES = ("_atomic", "ingredients", "shamnet", "catalogs", "galaxy_halo", "stats", "inference", "app")
 
 
 def _modules():

@@ -29,10 +29,17 @@ PINNED = {
         GaussianTerm LikelihoodTerm MockConfig MockData PoissonTerm SMFTerm SamplerSettings ShamModel
         StudentTTerm ThetaPrior WpTerm box_prior build_model check_prior_in_domain compare_runs convergence domain_prior jackknife_covariance
         load_fit_config load_mock load_mock_config load_posterior make_mock make_sampler mock_terms run_fit
-        save_mock shamnet_domain theta_summary truth_coverage""",
+        save_mock shamnet_domain theta_summary truth_coverage
+        SMFColorTerm fit_blocks model_prior nuisance_blocks shear_bias_block with_shear_bias""",
+    "shaminfer.galaxy_halo": """
+        ParamBlock make_block check_blocks params_type make_params fit_fields block_of check_params_in_blocks
+        Component Population Subhalos ROLES GalaxyModel compose bind_catalog subhalo_arrays as_model
+        sham parametric quenching disruption stellar_mass_offset resolve_smhm
+        SHAM_BLOCK SMHM_BLOCK MASS_SCATTER_BLOCK QUENCHING_BLOCK DISRUPTION_BLOCK SM_OFFSET_BLOCK
+        MassScatterParams QuenchingParams DisruptionParams SmOffsetParams""",
     "shaminfer.stats": """
         DEFAULT_REACH DEFAULT_STATS_CONFIG ENGINES MAX_MISSING_PROFILE_WEIGHT MC_KERNELS NodeGrid PAIR_ENGINES
-        PairSums Predictions SAMPLE_KINDS Sample StatsConfig Tables bin_sample check_config corrfunc_pair_counts
+        PairSums Predictions SAMPLE_COLORS SAMPLE_KINDS Sample StatsConfig Tables bin_sample check_config corrfunc_pair_counts
         cylinder_shell_volumes delta_sigma_from_weights draw_logsm ds_bin_edges galaxy_logsm_pdf_params
         kernel_variates load_or_build_tables make_config make_pair_counter make_predictor make_tabulated_predictor
         make_wp merge_annuli missing_profile_fraction montecarlo_evaluator montecarlo_from_logsm

@@ -24,11 +24,10 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from .atomic import atomic_write_text
-from ..inference.diagnostics import convergence
+from ..inference.diagnostics import convergence, parameter_names
 from .fit import load_posterior
 from ..inference.inference_data import import_arviz
 from .plots import corner_plot, forest_plot
-from ..inference.priors import THETA_NAMES
 
 __all__ = ["CompareResult", "compare_runs", "loo_compatible", "combined_loglik", "run_progress"]
 
@@ -90,7 +89,7 @@ def combined_loglik(idata):
     ll = idata.log_likelihood
     parts = [np.asarray(ll[v]).reshape(ll.sizes["chain"], ll.sizes["draw"], -1) for v in sorted(ll.data_vars)]
     return az.from_dict(
-        posterior={k: np.asarray(idata.posterior[k]) for k in THETA_NAMES},
+        posterior={k: np.asarray(idata.posterior[k]) for k in parameter_names(idata)},
         log_likelihood={"obs": np.concatenate(parts, axis=-1)},
     )
 
@@ -154,7 +153,7 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, *, names: 
         row = {"run": name, "terms": d.attrs.get("term_names", ""), "backend": d.attrs.get("backend", ""),
                "complete": complete, "draws": done,
                "rhat_max": conv.rhat_max, "ess_bulk_min": conv.ess_bulk_min, "divergences": conv.divergences}
-        for k in THETA_NAMES:
+        for k in parameter_names(d):
             x = np.asarray(d.posterior[k]).ravel()
             row[f"{k}_mean"], row[f"{k}_sd"] = float(x.mean()), float(x.std(ddof=1))
         rows.append(row)

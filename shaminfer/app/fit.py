@@ -78,8 +78,10 @@ def _fingerprint(model: ShamModel, settings: SamplerSettings, config, run_dir: P
         for arr in (term.data, term.scale_tril):
             if arr is not None:
                 digest.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
-    for arr in model.prior:
+    for arr in (model.prior.center, model.prior.basis, model.prior.half_width):
         digest.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+    if tuple(model.prior.names) != THETA_NAMES:  # SHAM fits keep their fingerprints
+        digest.update(",".join(model.prior.names).encode())
     fixed = {k: v for k, v in settings._asdict().items() if k not in _RESUMABLE_FIELDS}
     parts = {"sampler": fixed, "terms": list(model.term_names), "arrays": digest.hexdigest(),
              "config": portable_config(json.loads(json_dumps(config or {})), run_dir)}
@@ -348,7 +350,7 @@ def _to_idata(model: ShamModel, settings: SamplerSettings, store: _Store, meta: 
         "config_json": json_dumps(config or {}),
         "versions_json": json_dumps(versions),
         "term_names": ",".join(model.term_names),
-        "theta_names": ",".join(THETA_NAMES),
+        "theta_names": ",".join(model.prior.names),
         "complete": int(bool(complete)),
         "draws_done": int(store.n_done),
         "num_chains": int(settings.num_chains),

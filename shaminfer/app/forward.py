@@ -272,7 +272,7 @@ def jackknife_predictions(catalog, config, theta: ShamParams, *, n_side: int, ne
             ds = np.asarray(delta_sigma_from_weights(jnp.asarray(ws[:, pidx]), jnp.asarray(profiles)))
         else:
             ds = np.zeros((nsample, max(ds_edges.size - 1, 0)))
-        out.append(Predictions(smf=smf, wp=wp, delta_sigma=ds))
+        out.append(Predictions(smf=smf, wp=wp, delta_sigma=ds, smf_color=np.zeros((0, np.shape(smf)[0]))))
         if log is not None and (k + 1) % max(1, k_total // 4) == 0:
             log(f"jackknife: {k + 1}/{k_total} subvolumes")
     return out

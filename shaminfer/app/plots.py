@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 from .atomic import atomic_path  # noqa: E402
 from ..inference.inference_data import import_arviz  # noqa: E402
-from ..inference.priors import THETA_NAMES  # noqa: E402
+from ..inference.diagnostics import parameter_names  # noqa: E402
 
 __all__ = ["THETA_LABELS", "corner_plot", "trace_plot", "ppc_plot", "forest_plot", "save_figure"]
 
@@ -45,6 +45,28 @@ def save_figure(fig, path: str | Path, *, dpi: int = 110) -> Path:
         fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight")
     plt.close(fig)
     return Path(path)
+
+
+def _label(name: str) -> str:
+    return THETA_LABELS.get(name, name)
+
+
+def _names(idatas, *, common: bool) -> list:
+    """Parameters of several runs: those in every run (``common``) or in any, in first-seen order."""
+    lists = [parameter_names(d) for d in idatas]
+    union = [k for i, ks in enumerate(lists) for k in ks if k not in [x for prev in lists[:i] for x in prev]]
+    return [k for k in union if all(k in ks for ks in lists)] if common else union
+
+
+def _truth_map(truths, names) -> dict:
+    """Truths keyed by parameter name (a NamedTuple, a dict, or values in the order of ``names``)."""
+    if truths is None:
+        return {}
+    if isinstance(truths, dict):
+        return {k: float(v) for k, v in truths.items()}
+    if hasattr(truths, "_fields"):
+        return {k: float(v) for k, v in zip(truths._fields, truths)}
+    return {k: float(v) for k, v in zip(names, truths)}
 
 
 def _draws(idata, name) -> np.ndarray:
@@ -73,20 +95,22 @@ def corner_plot(idatas: Sequence, path: str | Path, *, labels: Sequence[str] | N
     from scipy.ndimage import gaussian_filter
 
     labels = list(labels or [f"run {i}" for i in range(len(idatas))])
-    n = len(THETA_NAMES)
-    samples = [{k: _draws(d, k) for k in THETA_NAMES} for d in idatas]
+    names = _names(idatas, common=True)
+    truth = _truth_map(truths, names)
+    n = len(names)
+    samples = [{k: _draws(d, k) for k in names} for d in idatas]
     ranges = {}
-    for k in THETA_NAMES:
+    for k in names:
         lo = min(np.quantile(s[k], 0.001) for s in samples)
         hi = max(np.quantile(s[k], 0.999) for s in samples)
-        if truths is not None:
-            t = float(truths[THETA_NAMES.index(k)])
+        if k in truth:
+            t = truth[k]
             lo, hi = min(lo, t), max(hi, t)
         pad = 0.05 * (hi - lo) if hi > lo else 1e-3
         ranges[k] = (lo - pad, hi + pad)
-    fig, axes = plt.subplots(n, n, figsize=(2.3 * n, 2.3 * n))
-    for i, yi in enumerate(THETA_NAMES):
-        for j, xj in enumerate(THETA_NAMES):
+    fig, axes = plt.subplots(n, n, figsize=(2.3 * n, 2.3 * n), squeeze=False)
+    for i, yi in enumerate(names):
+        for j, xj in enumerate(names):
             ax = axes[i, j]
             if j > i:
                 ax.set_axis_off()
@@ -105,20 +129,21 @@ def corner_plot(idatas: Sequence, path: str | Path, *, labels: Sequence[str] | N
                             ax.contourf(xc, yc, h, levels=levels + [h.max() * 1.01], colors=[color],
                                         alpha=0.15)
                         ax.contour(xc, yc, h, levels=levels, colors=[color], linewidths=1.0)
-            if truths is not None:
-                ax.axvline(float(truths[j]), color="k", lw=0.8, ls="--")
-                if i != j:
-                    ax.axhline(float(truths[i]), color="k", lw=0.8, ls="--")
-                    ax.plot(float(truths[j]), float(truths[i]), "k+", ms=8)
+            if xj in truth:
+                ax.axvline(truth[xj], color="k", lw=0.8, ls="--")
+            if i != j and yi in truth:
+                ax.axhline(truth[yi], color="k", lw=0.8, ls="--")
+                if xj in truth:
+                    ax.plot(truth[xj], truth[yi], "k+", ms=8)
             ax.set_xlim(ranges[xj])
             if i != j:
                 ax.set_ylim(ranges[yi])
             if i == n - 1:
-                ax.set_xlabel(THETA_LABELS[xj])
+                ax.set_xlabel(_label(xj))
             else:
                 ax.set_xticklabels([])
             if j == 0 and i > 0:
-                ax.set_ylabel(THETA_LABELS[yi])
+                ax.set_ylabel(_label(yi))
             elif j > 0 or i == 0:
                 ax.set_yticklabels([])
             ax.tick_params(labelsize=7)
@@ -132,7 +157,7 @@ def trace_plot(idata, path: str | Path) -> Path:
     az = import_arviz()
     with warnings.catch_warnings():  # ArviZ 0.23 uses a deprecated matplotlib helper
         warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
-        axes = az.plot_trace(idata, var_names=list(THETA_NAMES), compact=False, show=False)
+        axes = az.plot_trace(idata, var_names=parameter_names(idata), compact=False, show=False)
     fig = np.asarray(axes).ravel()[0].figure
     fig.tight_layout()
     return save_figure(fig, path)
@@ -184,20 +209,23 @@ def forest_plot(idatas: Sequence, labels: Sequence[str], path: str | Path, *, hd
                 truths=None) -> Path:
     """``az.plot_forest`` of theta for several runs, one panel per parameter (their scales differ)."""
     az = import_arviz()
-    n = len(THETA_NAMES)
+    names = _names(idatas, common=False)
+    truth = _truth_map(truths, names)
+    n = len(names)
     fig, axes = plt.subplots(1, n, figsize=(2.6 * n + 1.5, 1.2 + 0.35 * len(idatas)), squeeze=False)
-    for k, (ax, name) in enumerate(zip(axes[0], THETA_NAMES)):
+    for k, (ax, name) in enumerate(zip(axes[0], names)):
+        runs = [(d, lab) for d, lab in zip(idatas, labels) if name in parameter_names(d)]
         with warnings.catch_warnings():  # ArviZ 0.23 uses a deprecated matplotlib helper
             warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
-            az.plot_forest(list(idatas), model_names=list(labels), var_names=[name], combined=True,
-                           hdi_prob=hdi_prob, ax=ax, show=False, legend=False, textsize=9)
-        ax.set_title(THETA_LABELS[name], fontsize=10)
+            az.plot_forest([d for d, _ in runs], model_names=[lab for _, lab in runs], var_names=[name],
+                           combined=True, hdi_prob=hdi_prob, ax=ax, show=False, legend=False, textsize=9)
+        ax.set_title(_label(name), fontsize=10)
         if k > 0:
             ax.set_yticklabels([])
         else:
             ax.set_yticklabels([t.get_text().split(":")[0] for t in ax.get_yticklabels()])
-        if truths is not None:
-            ax.axvline(float(truths[k]), color="k", lw=0.8, ls="--")
+        if name in truth:
+            ax.axvline(truth[name], color="k", lw=0.8, ls="--")
     fig.suptitle(f"{int(hdi_prob * 100)}% HDI (thin) and 50% (thick); dashed: truth", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)

@@ -11,6 +11,8 @@ demo and the CLI) is :mod:`shaminfer.app`.
   ``DeltaSigmaTerm``, ``GaussianTerm`` (add your own), ``StudentTTerm``, ``PoissonTerm``;
 * :mod:`.families` -- Gaussian, Student-t and Poisson log-likelihoods (joint and leave-one-out);
 * :mod:`.priors` -- uniform priors inside SHAMNet's training domain;
+* :mod:`.model_prior` -- the prior of a fit with parameter blocks (:mod:`shaminfer.galaxy_halo`);
+* :mod:`.model_terms` -- colour SMF terms and terms with a nuisance parameter (shear bias);
 * :mod:`.model` -- the NumPyro model (one observed site ``obs_<name>`` per term);
 * :mod:`.mock` -- mock data vectors and their jackknife covariance;
 * :mod:`.sampling` (settings, the chunked-sampler protocol), :mod:`.samplers`
@@ -30,6 +32,8 @@ from importlib import import_module
 from .diagnostics import Convergence, convergence, theta_summary, truth_coverage
 from .mock import MockData, jackknife_covariance, make_mock, mock_terms
 from .model import ShamModel, build_model
+from .model_prior import fit_blocks, model_prior, nuisance_blocks
+from .model_terms import SMFColorTerm, shear_bias_block, with_shear_bias
 from .priors import ThetaPrior, box_prior, check_prior_in_domain, domain_prior, shamnet_domain
 from .samplers import make_sampler
 from .sampling import DEFAULT_SAMPLER_SETTINGS, SamplerSettings
@@ -48,6 +52,7 @@ __all__ = [
     "Convergence", "convergence", "theta_summary", "truth_coverage",
     "MockData", "jackknife_covariance", "make_mock", "mock_terms",
     "ShamModel", "build_model",
+    "fit_blocks", "model_prior", "nuisance_blocks", "SMFColorTerm", "shear_bias_block", "with_shear_bias",
     "ThetaPrior", "box_prior", "check_prior_in_domain", "domain_prior", "shamnet_domain",
     "make_sampler", "DEFAULT_SAMPLER_SETTINGS", "SamplerSettings",
     "DeltaSigmaTerm", "GaussianTerm", "LikelihoodTerm", "PoissonTerm", "SMFTerm", "StudentTTerm", "WpTerm",

@@ -13,13 +13,12 @@ from typing import NamedTuple
 import numpy as np
 
 from .inference_data import import_arviz
-from .priors import THETA_NAMES
 
-__all__ = ["Convergence", "theta_summary", "convergence", "truth_coverage", "format_convergence"]
+__all__ = ["Convergence", "parameter_names", "theta_summary", "convergence", "truth_coverage", "format_convergence"]
 
 
 class Convergence(NamedTuple):
-    """Headline diagnostics over the four theta parameters."""
+    """Headline diagnostics over the fit's parameters (SHAM: the four of theta)."""
 
     rhat_max: float
     ess_bulk_min: float
@@ -29,6 +28,12 @@ class Convergence(NamedTuple):
     num_draws: int
 
 
+def parameter_names(idata) -> list:
+    """The sampled parameters of ``idata``: its scalar posterior variables, in order (predictions excluded)."""
+    post = idata.posterior
+    return [str(k) for k, v in post.data_vars.items() if tuple(v.dims) == ("chain", "draw")]
+
+
 def theta_summary(idata, *, hdi_prob: float = 0.94):
     """``az.summary`` of the theta parameters (a pandas DataFrame), unrounded (``round_to="none"``).
 
@@ -36,13 +41,13 @@ def theta_summary(idata, *, hdi_prob: float = 0.94):
     well-measured parameter such as log10 phi* into equal numbers or zeros.
     """
     az = import_arviz()
-    return az.summary(idata, var_names=list(THETA_NAMES), hdi_prob=hdi_prob, round_to="none")
+    return az.summary(idata, var_names=parameter_names(idata), hdi_prob=hdi_prob, round_to="none")
 
 
 def convergence(idata) -> Convergence:
     """R-hat, ESS and divergences of ``idata`` (unrounded, unlike ``az.summary``'s table)."""
     az = import_arviz()
-    names = list(THETA_NAMES)
+    names = parameter_names(idata)
     rhat = az.rhat(idata, var_names=names)
     bulk = az.ess(idata, var_names=names, method="bulk")
     tail = az.ess(idata, var_names=names, method="tail")
@@ -59,10 +64,20 @@ def convergence(idata) -> Convergence:
 
 
 def truth_coverage(idata, theta_true, *, prob: float = 0.95) -> dict[str, bool]:
-    """Whether each true parameter lies in the central ``prob`` interval of its marginal."""
+    """Whether each true parameter lies in the central ``prob`` interval of its marginal.
+
+    ``theta_true`` is a NamedTuple (its fields name the parameters), a dict, or a
+    sequence in the order of :func:`parameter_names`.
+    """
     lo_q, hi_q = 0.5 * (1 - prob), 0.5 * (1 + prob)
     out = {}
-    for name, truth in zip(THETA_NAMES, theta_true):
+    if isinstance(theta_true, dict):
+        pairs = theta_true.items()
+    elif hasattr(theta_true, "_fields"):
+        pairs = zip(theta_true._fields, theta_true)
+    else:
+        pairs = zip(parameter_names(idata), theta_true)
+    for name, truth in pairs:
         draws = np.asarray(idata.posterior[name]).ravel()
         lo, hi = np.quantile(draws, [lo_q, hi_q])
         out[name] = bool(lo <= float(truth) <= hi)

@@ -34,7 +34,7 @@ from typing import Mapping, NamedTuple
 
 import numpy as np
 
-from .priors import THETA_NAMES, ThetaPrior
+from .priors import ThetaPrior
 
 __all__ = ["import_arviz", "theta_draws", "package_versions", "build_inference_data", "obs_dim",
            "TermLayout", "default_layout"]
@@ -86,9 +86,9 @@ def obs_dim(term_name: str) -> str:
 
 
 def theta_draws(prior: ThetaPrior, unit: np.ndarray) -> dict[str, np.ndarray]:
-    """Theta fields (chain, draw) from ``theta_unit`` draws (chain, draw, 4)."""
+    """Theta fields (chain, draw) from ``theta_unit`` draws (chain, draw, d), named by ``prior.names``."""
     vec = prior.center + np.einsum("ij,...j->...i", prior.basis, prior.half_width * np.asarray(unit))
-    return {name: vec[..., i] for i, name in enumerate(THETA_NAMES)}
+    return {name: vec[..., i] for i, name in enumerate(prior.names)}
 
 
 def package_versions() -> dict[str, str]:

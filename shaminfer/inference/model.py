@@ -2,7 +2,7 @@
 
 ::
 
-    u ~ Uniform(-1, 1)^4                        (site "theta_unit")
+    u ~ Uniform(-1, 1)^d                        (site "theta_unit"; d = 4 for SHAM)
     theta = center + basis @ (half_width * u)    (priors.theta_from_unit)
     output = forward(theta)                      (e.g. stats.make_predictor(...) -> Predictions)
     data_k ~ N(term_k.predict(theta, output), C_k)   (site "obs_<name_k>", one per term; or the
@@ -24,9 +24,8 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
-from ..ingredients import ShamParams
 from .families import joint_loglik, pointwise_loglik, site_distribution
-from .priors import THETA_NAMES, ThetaDomain, ThetaPrior, check_prior_in_domain, theta_from_unit
+from .priors import ThetaDomain, ThetaPrior, check_prior_in_domain, theta_from_unit
 from .terms import PreparedTerm, prepare_term
 
 __all__ = ["UNIT_SITE", "ShamModel", "build_model", "sham_model", "DrawQuantities", "draw_quantities"]
@@ -54,7 +53,7 @@ class ShamModel(NamedTuple):
 
 def sham_model(forward: Callable, terms: Sequence[PreparedTerm], prior: ThetaPrior) -> None:
     """NumPyro model body (see the module docstring); ``terms`` must be prepared."""
-    u = numpyro.sample(UNIT_SITE, dist.Uniform(-1.0, 1.0).expand([len(THETA_NAMES)]).to_event(1))
+    u = numpyro.sample(UNIT_SITE, dist.Uniform(-1.0, 1.0).expand([prior.ndim]).to_event(1))
     theta = theta_from_unit(prior, u)
     output = forward(theta)
     for term in terms:
@@ -91,6 +90,7 @@ def build_model(
         domain, or a prediction at the prior's centre is not finite or does
         not have the length of its data vector.
     """
+    _check_nuisances(terms, prior)
     prepared = tuple(prepare_term(t) for t in terms)
     if not prepared:
         raise ValueError("terms: expected at least one likelihood term, found none")
@@ -100,7 +100,7 @@ def build_model(
         raise ValueError(f"terms: expected unique term names, found duplicates {dupes}")
     if check_domain:
         check_prior_in_domain(prior, domain=domain)
-    theta0 = ShamParams(*[jnp.asarray(x) for x in prior.center])
+    theta0 = theta_from_unit(prior, jnp.zeros(prior.ndim))
     output = forward(theta0)
     for term in prepared:
         mu = np.asarray(term.predict(theta0, output))
@@ -123,13 +123,24 @@ def build_model(
     return ShamModel(forward, prepared, prior)
 
 
+def _check_nuisances(terms, prior) -> None:
+    for t in terms:
+        for b in getattr(t, "blocks", ()) or ():
+            missing = [f for f in b.type._fields if f not in prior.names]
+            if missing:
+                raise ValueError(
+                    f"term {getattr(t, 'name', t)!r}: its nuisance parameter(s) {missing} (block {b.name!r}) are "
+                    f"not in the prior's parameters {list(prior.names)}; build the prior with "
+                    "inference.model_prior(inference.fit_blocks(model, terms))")
+
+
 class DrawQuantities(NamedTuple):
     """Per-draw quantities derived from ``theta_unit`` (dicts keyed by term name).
 
     Attributes
     ----------
-    theta : (..., 4)
-        theta of each draw.
+    theta : (..., d)
+        theta of each draw (``prior.names`` order).
     mu : dict of (..., n_k)
         Model means.
     loglik : dict of (..., n_k)
@@ -145,7 +156,7 @@ class DrawQuantities(NamedTuple):
 
 
 def draw_quantities(model: ShamModel, u) -> DrawQuantities:
-    """Theta, predictions and log-likelihoods for one unit-cube point ``u`` (4,) (pure JAX)."""
+    """Theta, predictions and log-likelihoods for one unit-cube point ``u`` (d,) (pure JAX)."""
     theta = theta_from_unit(model.prior, u)
     output = model.forward(theta)
     mu, ll, llj = {}, {}, {}

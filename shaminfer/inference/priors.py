@@ -25,6 +25,7 @@ from typing import NamedTuple, Protocol
 import jax.numpy as jnp
 import numpy as np
 
+from ..galaxy_halo.blocks import _named_tuple as named_params_type
 from ..ingredients import ShamParams
 
 __all__ = [
@@ -47,21 +48,33 @@ _NDIM = len(THETA_NAMES)
 
 
 class ThetaPrior(NamedTuple):
-    """Uniform prior on ``theta = center + basis @ (half_width * u)``, ``u`` in (-1, 1)^4.
+    """Uniform prior on ``theta = center + basis @ (half_width * u)``, ``u`` in (-1, 1)^d.
 
     Attributes
     ----------
-    center : (4,) ndarray
-        Centre in theta = (log10 phi*, alpha, sigma_lo [dex], sigma_hi [dex]).
-    basis : (4, 4) ndarray
+    center : (d,) ndarray
+        Centre in theta; for SHAM, (log10 phi*, alpha, sigma_lo [dex], sigma_hi [dex]).
+    basis : (d, d) ndarray
         Non-singular matrix whose columns are the prior's axes.
-    half_width : (4,) ndarray
+    half_width : (d,) ndarray
         Positive half-widths along the columns of ``basis``.
+    names : tuple of str
+        Parameter names in order (default SHAM's four); theta is the flat
+        NamedTuple of these fields (:func:`shaminfer.galaxy_halo.params_type`).
     """
 
     center: np.ndarray
     basis: np.ndarray
     half_width: np.ndarray
+    names: tuple = ShamParams._fields
+
+    @property
+    def ndim(self) -> int:
+        return len(self.names)
+
+    @property
+    def params_type(self) -> type:
+        return named_params_type(tuple(self.names))
 
 
 class ThetaDomain(Protocol):
@@ -93,15 +106,15 @@ def shamnet_domain(net=None) -> ThetaDomain:
     return _ShamnetDomain(net)
 
 
-def _as_vector(theta, *, what: str) -> np.ndarray:
+def _as_vector(theta, *, what: str, names: tuple = THETA_NAMES) -> np.ndarray:
     if isinstance(theta, dict):
-        missing = [k for k in THETA_NAMES if k not in theta]
+        missing = [k for k in names if k not in theta]
         if missing:
-            raise ValueError(f"{what}: expected keys {list(THETA_NAMES)}, missing {missing}")
-        theta = [theta[k] for k in THETA_NAMES]
+            raise ValueError(f"{what}: expected keys {list(names)}, missing {missing}")
+        theta = [theta[k] for k in names]
     arr = np.asarray(theta, dtype=np.float64).reshape(-1)
-    if arr.shape != (_NDIM,) or not np.all(np.isfinite(arr)):
-        raise ValueError(f"{what}: expected 4 finite values {list(THETA_NAMES)}, found {theta!r}")
+    if arr.shape != (len(names),) or not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what}: expected {len(names)} finite values {list(names)}, found {theta!r}")
     return arr
 
 
@@ -119,15 +132,15 @@ def _checked_prior(center, basis, half_width) -> ThetaPrior:
     return ThetaPrior(center, basis, half_width)
 
 
-def theta_from_unit(prior: ThetaPrior, u) -> ShamParams:
-    """Map ``u`` in (-1, 1)^4 to theta (pure JAX; ``u`` may carry leading axes)."""
+def theta_from_unit(prior: ThetaPrior, u):
+    """Map ``u`` in (-1, 1)^d to theta, a ``prior.params_type`` (pure JAX; ``u`` may carry leading axes)."""
     vec = jnp.asarray(prior.center) + jnp.einsum("ij,...j->...i", jnp.asarray(prior.basis), prior.half_width * u)
-    return ShamParams(*[vec[..., i] for i in range(_NDIM)])
+    return prior.params_type(*[vec[..., i] for i in range(prior.ndim)])
 
 
 def unit_from_theta(prior: ThetaPrior, theta) -> np.ndarray:
-    """Inverse of :func:`theta_from_unit` for one concrete theta; returns (4,) ``u``."""
-    vec = _as_vector(theta, what="theta")
+    """Inverse of :func:`theta_from_unit` for one concrete theta; returns (d,) ``u``."""
+    vec = _as_vector(theta, what="theta", names=prior.names)
     return np.linalg.solve(prior.basis, vec - prior.center) / prior.half_width
 
 
@@ -137,8 +150,8 @@ def prior_contains(prior: ThetaPrior, theta) -> bool:
 
 
 def prior_corners(prior: ThetaPrior) -> np.ndarray:
-    """The 16 corners of the prior's parallelepiped, shape (16, 4)."""
-    signs = np.array(list(itertools.product((-1.0, 1.0), repeat=_NDIM)))
+    """The 2^d corners of the prior's parallelepiped, shape (2^d, d) (SHAM: 16 x 4)."""
+    signs = np.array(list(itertools.product((-1.0, 1.0), repeat=prior.ndim)))
     return prior.center + (signs * prior.half_width) @ prior.basis.T
 
 
@@ -162,6 +175,9 @@ def check_prior_in_domain(prior: ThetaPrior, *, domain: ThetaDomain | None = Non
         Naming the first corner that lies outside, how many of the 16 corners
         do, and the domain's own message.
     """
+    prior = _sham_subprior(prior)
+    if prior is None:  # no SHAM block: each block's box was checked against its bounds when it was built
+        return
     domain = shamnet_domain() if domain is None else domain
     outside = []
     for corner in prior_corners(prior):
@@ -177,6 +193,21 @@ def check_prior_in_domain(prior: ThetaPrior, *, domain: ThetaDomain | None = Non
             f"prior: expected the prior to lie inside SHAMNet's training domain, found "
             f"{len(outside)} of 16 corners outside, e.g. ({desc}): {msg}"
         )
+
+
+def _sham_subprior(prior: ThetaPrior):
+    """The prior's SHAM block as a 4-d ThetaPrior (None without one); the block must not mix with others."""
+    names = tuple(prior.names)
+    if names == THETA_NAMES:
+        return prior
+    if not set(THETA_NAMES) <= set(names):
+        return None
+    idx = np.array([names.index(k) for k in THETA_NAMES])
+    rest = np.setdiff1d(np.arange(len(names)), idx)
+    basis = np.asarray(prior.basis)
+    if np.any(basis[np.ix_(idx, rest)] != 0) or np.any(basis[np.ix_(rest, idx)] != 0):
+        raise ValueError("prior: expected the SHAM parameters' axes not to mix with other parameters' axes")
+    return ThetaPrior(np.asarray(prior.center)[idx], basis[np.ix_(idx, idx)], np.asarray(prior.half_width)[idx])
 
 
 def box_prior(lo, hi, *, domain: ThetaDomain | None = None, check: bool = True) -> ThetaPrior:

@@ -23,6 +23,7 @@ from .clustering import (
 )
 from .config import (
     DEFAULT_STATS_CONFIG,
+    SAMPLE_COLORS,
     SAMPLE_KINDS,
     Sample,
     StatsConfig,
@@ -52,7 +53,7 @@ from .weights import galaxy_logsm_pdf_params, sample_weights, smf_bin_weights
 __all__ = [
     "PAIR_ENGINES", "cylinder_shell_volumes", "make_pair_counter", "make_wp", "random_pair_counts",
     "wp_from_pair_counts",
-    "DEFAULT_STATS_CONFIG", "SAMPLE_KINDS", "Sample", "StatsConfig", "bin_sample", "check_config", "ds_bin_edges",
+    "DEFAULT_STATS_CONFIG", "SAMPLE_COLORS", "SAMPLE_KINDS", "Sample", "StatsConfig", "bin_sample", "check_config", "ds_bin_edges",
     "make_config", "threshold_sample",
     "MAX_MISSING_PROFILE_WEIGHT", "delta_sigma_from_weights", "merge_annuli", "missing_profile_fraction",
     "MC_KERNELS", "draw_logsm", "kernel_variates", "montecarlo_evaluator", "montecarlo_from_logsm", "montecarlo_gradient",

@@ -13,7 +13,14 @@ hashable and can be a static argument of ``jax.jit``. It names
   catalog's own lensing bins (``catalog.lensing.rbins``), ``()`` for no Delta
   Sigma; otherwise a subset of the catalog's edges (annuli are merged exactly,
   area-weighted, see :mod:`shaminfer.stats.lensing`);
-* ``los_axis``: the box axis used as the line of sight of w_p.
+* ``los_axis``: the box axis used as the line of sight of w_p;
+* ``smf_colors``: colours (``"red"``, ``"blue"``, ``"all"``) whose SMFs are
+  predicted besides the total one (``Predictions.smf_color``), for models
+  with quenching (:mod:`shaminfer.galaxy_halo`).
+
+A sample's ``color`` is ``"all"`` (every galaxy) or, for a model with
+quenching, ``"red"`` (quenched) or ``"blue"``: its weights are the triweight
+weights times P(quenched) or 1 - P(quenched).
 
 An empty ``smf_edges``, ``samples`` or ``rp_edges`` switches that statistic off
 (its field of :class:`~shaminfer.stats.predict.Predictions` is then empty).
@@ -29,6 +36,7 @@ import numpy as np
 
 __all__ = [
     "SAMPLE_KINDS",
+    "SAMPLE_COLORS",
     "Sample",
     "StatsConfig",
     "threshold_sample",
@@ -40,6 +48,7 @@ __all__ = [
 ]
 
 SAMPLE_KINDS = ("threshold", "bin")
+SAMPLE_COLORS = ("all", "red", "blue")
 
 
 class Sample(NamedTuple):
@@ -51,11 +60,14 @@ class Sample(NamedTuple):
         ``"threshold"`` (log10 M* >= lo) or ``"bin"`` (lo <= log10 M* < hi).
     lo, hi : float
         log10 M* [Msun]; ``hi`` is ``inf`` for a threshold.
+    color : str
+        ``"all"``, ``"red"`` (quenched) or ``"blue"`` (star-forming).
     """
 
     kind: str
     lo: float
     hi: float = math.inf
+    color: str = "all"
 
 
 class StatsConfig(NamedTuple):
@@ -67,16 +79,17 @@ class StatsConfig(NamedTuple):
     pi_max: float = 40.0
     ds_rbins: Optional[tuple] = None
     los_axis: int = 2
+    smf_colors: tuple = ()
 
 
-def threshold_sample(lo: float) -> Sample:
-    """The sample log10 M* >= ``lo`` [Msun]."""
-    return Sample("threshold", float(lo), math.inf)
+def threshold_sample(lo: float, *, color: str = "all") -> Sample:
+    """The sample log10 M* >= ``lo`` [Msun] (of galaxies of ``color``)."""
+    return Sample("threshold", float(lo), math.inf, str(color))
 
 
-def bin_sample(lo: float, hi: float) -> Sample:
-    """The sample ``lo <= log10 M* < hi`` [Msun]."""
-    return Sample("bin", float(lo), float(hi))
+def bin_sample(lo: float, hi: float, *, color: str = "all") -> Sample:
+    """The sample ``lo <= log10 M* < hi`` [Msun] (of galaxies of ``color``)."""
+    return Sample("bin", float(lo), float(hi), str(color))
 
 
 def _as_tuple(name: str, value) -> tuple:
@@ -89,7 +102,8 @@ def _as_tuple(name: str, value) -> tuple:
     return tuple(float(v) for v in arr)
 
 
-def make_config(*, smf_edges=(), samples=(), rp_edges=(), pi_max=40.0, ds_rbins=None, los_axis=2) -> StatsConfig:
+def make_config(*, smf_edges=(), samples=(), rp_edges=(), pi_max=40.0, ds_rbins=None, los_axis=2,
+                smf_colors=()) -> StatsConfig:
     """Build a :class:`StatsConfig` from arrays or sequences (converted to tuples of floats).
 
     ``samples`` may hold :class:`Sample` or ``(kind, lo[, hi])`` tuples.
@@ -98,7 +112,7 @@ def make_config(*, smf_edges=(), samples=(), rp_edges=(), pi_max=40.0, ds_rbins=
     samp = []
     for s in samples:
         s = Sample(*s) if not isinstance(s, Sample) else s
-        samp.append(Sample(str(s.kind), float(s.lo), float(s.hi)))
+        samp.append(Sample(str(s.kind), float(s.lo), float(s.hi), str(s.color)))
     return StatsConfig(
         smf_edges=_as_tuple("smf_edges", smf_edges),
         samples=tuple(samp),
@@ -106,6 +120,7 @@ def make_config(*, smf_edges=(), samples=(), rp_edges=(), pi_max=40.0, ds_rbins=
         pi_max=float(pi_max),
         ds_rbins=None if ds_rbins is None else _as_tuple("ds_rbins", ds_rbins),
         los_axis=int(los_axis),
+        smf_colors=tuple(str(c) for c in smf_colors),
     )
 
 
@@ -167,8 +182,10 @@ def check_config(config: StatsConfig, catalog) -> None:
     box = float(catalog.box_size)
     _check_edges("config.smf_edges", config.smf_edges, unit="log10 Msun")
     for i, s in enumerate(config.samples):
-        if not isinstance(s, tuple) or len(s) != 3:
-            raise ValueError(f"config.samples[{i}]: expected a Sample(kind, lo, hi), found {s!r}")
+        if not isinstance(s, Sample):
+            raise ValueError(f"config.samples[{i}]: expected a Sample(kind, lo, hi, color), found {s!r}")
+        if s.color not in SAMPLE_COLORS:
+            raise ValueError(f"config.samples[{i}].color: expected one of {SAMPLE_COLORS}, found {s.color!r}")
         if s.kind not in SAMPLE_KINDS:
             raise ValueError(f"config.samples[{i}].kind: expected one of {SAMPLE_KINDS}, found {s.kind!r}")
         if not np.isfinite(s.lo):
@@ -178,6 +195,11 @@ def check_config(config: StatsConfig, catalog) -> None:
                              f"found {s.hi!r}")
         if s.kind == "threshold" and s.hi != math.inf:
             raise ValueError(f"config.samples[{i}].hi: expected inf for a threshold sample, found {s.hi!r}")
+    for c in config.smf_colors:
+        if c not in SAMPLE_COLORS:
+            raise ValueError(f"config.smf_colors: expected colours from {SAMPLE_COLORS}, found {c!r}")
+    if config.smf_colors and not config.smf_edges:
+        raise ValueError(f"config.smf_colors: asks for {list(config.smf_colors)} but smf_edges is empty")
     rp = _check_edges("config.rp_edges", config.rp_edges, unit="Mpc/h", positive=True)
     if rp.size and rp[-1] >= 0.5 * box:
         raise ValueError(f"config.rp_edges: expected the last edge below box_size/2 = {0.5 * box:g} Mpc/h, "

@@ -124,7 +124,7 @@ def montecarlo_evaluator(catalog, config: StatsConfig, *, nthreads: int = 1):
             if profiles is not None:
                 sel = mask[index]
                 ds[k] = profiles[sel].mean(axis=0) if sel.any() else np.nan
-        return Predictions(smf=smf, wp=wp, delta_sigma=ds)
+        return Predictions(smf=smf, wp=wp, delta_sigma=ds, smf_color=np.zeros((0, smf.shape[0])))
 
     return evaluate
 

@@ -32,27 +32,35 @@ from .clustering import PAIR_ENGINES, make_pair_counter, random_pair_counts, wp_
 from .config import StatsConfig, check_config, ds_bin_edges
 from .lensing import MAX_MISSING_PROFILE_WEIGHT, delta_sigma_from_weights, merge_annuli, missing_profile_fraction
 from .checks import check_missing_profiles, check_wp_pairs
-from .predictions import Predictions, checked_pdf_params, resolve_smhm
+from ..galaxy_halo import as_model, bind_catalog, compose, sham
+from ..ingredients.validate import is_traced
+from .predictions import Predictions, resolve_smhm
 from .smf import smf_from_weights
 from .tabulated import make_tabulated_predictor
 from .weights import sample_weights, smf_bin_weights
 
-__all__ = ["ENGINES", "Predictions", "make_predictor", "predict", "resolve_smhm"]
+__all__ = ["ENGINES", "Predictions", "make_predictor", "predict", "resolve_smhm", "population_factor"]
 
 
 ENGINES = PAIR_ENGINES + ("tabulated",)
 
 
-def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine: str = "exact", nthreads=None,
-                   max_missing_profile_weight: float = MAX_MISSING_PROFILE_WEIGHT, **tabulated_options) -> Callable:
+def make_predictor(catalog, config: StatsConfig, *, model=None, net=None, smhm=None, engine: str = "exact",
+                   nthreads=None, max_missing_profile_weight: float = MAX_MISSING_PROFILE_WEIGHT,
+                   **tabulated_options) -> Callable:
     """Build ``predictor(theta) -> Predictions`` for ``catalog`` and ``config``.
 
     Parameters
     ----------
     catalog : SubhaloCatalog
-        Positions, log10 Mpeak and (for Delta Sigma) lensing profiles.
+        Positions, log10 Mpeak, the host structure and properties a model
+        needs, and (for Delta Sigma) lensing profiles.
     config : StatsConfig
         Validated here against ``catalog`` (:func:`shaminfer.stats.config.check_config`).
+    model : GalaxyModel or Component, optional, keyword-only
+        A galaxy-halo model (:mod:`shaminfer.galaxy_halo`); theta is then its
+        flat parameter tuple. Default: SHAM through SHAMNet
+        (``compose(sham(net=net, smhm=smhm))``, theta a ``ShamParams``).
     net : ShamNet or None, keyword-only
         SHAMNet weights for the median SMHM (None: the shipped default).
     smhm : callable or None, keyword-only
@@ -62,7 +70,7 @@ def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine:
         "corrfunc": Corrfunc pair counts (values only); "tabulated": the
         Mpeak-node tables of :mod:`shaminfer.stats.tabulated` (pure JAX,
         about a millisecond per value + gradient, interpolation error
-        documented there). Extra keyword options go to
+        documented there; SHAM only). Extra keyword options go to
         :func:`~shaminfer.stats.tabulated.make_tabulated_predictor`.
     nthreads : int or None, keyword-only
         Threads of the pair counter (None: numba's setting).
@@ -73,11 +81,30 @@ def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine:
     Returns
     -------
     callable
-        ``predictor(theta: ShamParams) -> Predictions``; pure in theta.
+        ``predictor(theta) -> Predictions``; pure in theta.
+
+    Notes
+    -----
+    A sample's weight of subhalo ``a`` is its triweight weight (Eq. 6) times
+    the galaxy's survival probability, times P(quenched) for a red sample or
+    1 - P(quenched) for a blue one; the SMF sums bin weights times survival
+    (Eq. 7). Red and blue weights add up to the total exactly.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine: expected one of {ENGINES}, found {engine!r}")
+    if model is not None and (net is not None or smhm is not None):
+        raise ValueError("model: give either a model or net/smhm (which build the SHAM model), not both")
+    galaxy_model = as_model(model) if model is not None else None
     if engine == "tabulated":
+        if galaxy_model is not None and [c.name for c in galaxy_model.components] != ["sham"]:
+            raise ValueError(f"engine='tabulated': tabulates SHAM's Mpeak dependence only; the model "
+                             f"{galaxy_model.name!r} depends on other parameters or subhalo properties, so use "
+                             "engine='exact'")
+        if galaxy_model is not None:
+            raise ValueError("engine='tabulated': pass net=/smhm= for SHAM rather than model=compose(sham())")
+        _check_colors(config, None)
+        if config.smf_colors:
+            raise ValueError("engine='tabulated': config.smf_colors needs a model with quenching; use engine='exact'")
         return make_tabulated_predictor(catalog, config, net=net, smhm=smhm, nthreads=nthreads,
                                         max_missing_profile_weight=max_missing_profile_weight, **tabulated_options)
     if tabulated_options:
@@ -86,15 +113,17 @@ def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine:
     if not 0.0 <= float(max_missing_profile_weight) < 1.0:
         raise ValueError(f"max_missing_profile_weight: expected a fraction in [0, 1), found "
                          f"{max_missing_profile_weight!r}")
-    smhm_fn, net_used = resolve_smhm(net=net, smhm=smhm)
+    galaxy_model = galaxy_model if galaxy_model is not None else compose(sham(net=net, smhm=smhm))
+    _check_colors(config, galaxy_model)
+    subhalos = bind_catalog(galaxy_model, catalog)
 
     box = float(catalog.box_size)
     volume = box**3
     n = int(np.shape(catalog.logmpeak)[0])
-    logmpeak = jnp.asarray(np.asarray(catalog.logmpeak, dtype=np.float64))
     samples = tuple(config.samples)
     nsample = len(samples)
     smf_edges = np.asarray(config.smf_edges, dtype=np.float64)
+    smf_colors = tuple(config.smf_colors)
     rp_edges = np.asarray(config.rp_edges, dtype=np.float64)
     nrp = max(rp_edges.size - 1, 0)
     pi_max = float(config.pi_max)
@@ -124,13 +153,24 @@ def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine:
             check_missing_profiles(missing_profile_fraction(w, has_profile), max_missing, samples)
 
     def predictor(theta) -> Predictions:
-        mu, sigma, concrete = checked_pdf_params(theta, logmpeak, smhm=smhm_fn, net=net_used)
+        theta = galaxy_model.as_theta(theta)
+        concrete = not is_traced(theta)
+        if concrete:
+            galaxy_model.check_theta(theta)
+        pop = galaxy_model.population(theta, subhalos)
+        mu, sigma = pop.mu, pop.sigma
         dtype = jnp.result_type(mu, sigma)
         if smf_edges.size:
-            smf = smf_from_weights(smf_bin_weights(mu, sigma, smf_edges), smf_edges, volume)
+            bins = smf_bin_weights(mu, sigma, smf_edges)
+            smf = smf_from_weights(_times(bins, pop.survive), smf_edges, volume)
+            smf_color = jnp.stack([smf_from_weights(bins * population_factor(pop, c), smf_edges, volume)
+                                   for c in smf_colors]) if smf_colors else jnp.zeros((0, smf_edges.size - 1), dtype)
         else:
             smf = jnp.zeros((0,), dtype)
+            smf_color = jnp.zeros((len(smf_colors), 0), dtype)
         weights = sample_weights(mu, sigma, samples)
+        if nsample:
+            weights = jnp.stack([weights[k] * population_factor(pop, s.color) for k, s in enumerate(samples)])
         if concrete and nsample:
             _shell_checks(weights)
         if dd_fn is not None:
@@ -145,13 +185,45 @@ def make_predictor(catalog, config: StatsConfig, *, net=None, smhm=None, engine:
             ds = delta_sigma_from_weights(weights[:, profile_index], profiles)
         else:
             ds = jnp.zeros((nsample, n_r), dtype)
-        return Predictions(smf=smf, wp=wp, delta_sigma=ds)
+        return Predictions(smf=smf, wp=wp, delta_sigma=ds, smf_color=smf_color)
 
+    predictor.model = galaxy_model
     return predictor
 
 
-def predict(theta, catalog, config: StatsConfig, *, net=None, smhm=None, engine: str = "exact", nthreads=None,
-            max_missing_profile_weight: float = MAX_MISSING_PROFILE_WEIGHT, **tabulated_options) -> Predictions:
+def _times(w, p):
+    return w if p is None else w * p
+
+
+def population_factor(pop, color: str):
+    """Per-subhalo factor of a sample of ``color``: survival times P(quenched), 1 - P(quenched) or 1."""
+    one = jnp.ones_like(pop.mu)
+    survive = one if pop.survive is None else pop.survive
+    if color == "all":
+        return survive
+    if pop.quenched is None:  # refused at construction by _check_colors
+        raise ValueError(f"color {color!r}: the model has no quenching component")
+    return survive * (pop.quenched if color == "red" else 1.0 - pop.quenched)
+
+
+def _check_colors(config: StatsConfig, model) -> None:
+    """Refuse red / blue statistics for a model without quenching (before anything is computed)."""
+    if model is not None and model.has_quenching:
+        return
+    name = "sham" if model is None else model.name
+    for i, s in enumerate(config.samples):
+        if getattr(s, "color", "all") != "all":
+            raise ValueError(f"config.samples[{i}].color: {s.color!r} needs a model with quenching, but the model "
+                             f"{name!r} has none; compose it with galaxy_halo.quenching() or use color 'all'")
+    colored = [c for c in config.smf_colors if c != "all"]
+    if colored:
+        raise ValueError(f"config.smf_colors: {colored} need a model with quenching, but the model {name!r} has "
+                         "none; compose it with galaxy_halo.quenching()")
+
+
+def predict(theta, catalog, config: StatsConfig, *, model=None, net=None, smhm=None, engine: str = "exact",
+            nthreads=None, max_missing_profile_weight: float = MAX_MISSING_PROFILE_WEIGHT,
+            **tabulated_options) -> Predictions:
     """One prediction: ``make_predictor(catalog, config, ...)(theta)``. Build the predictor once for many thetas."""
-    return make_predictor(catalog, config, net=net, smhm=smhm, engine=engine, nthreads=nthreads,
+    return make_predictor(catalog, config, model=model, net=net, smhm=smhm, engine=engine, nthreads=nthreads,
                           max_missing_profile_weight=max_missing_profile_weight, **tabulated_options)(theta)

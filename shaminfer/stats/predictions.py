@@ -5,12 +5,12 @@ Shared by the exact engine (:mod:`.predict`) and the tabulated one
 """
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 import jax.numpy as jnp
 
 from ..ingredients.validate import is_traced
+from ..galaxy_halo.components import resolve_smhm
 from .checks import check_theta
 from .weights import galaxy_logsm_pdf_params
 
@@ -28,32 +28,14 @@ class Predictions(NamedTuple):
         Projected correlation function [Mpc/h] of each sample (Eqs. 13-17).
     delta_sigma : array (nsample, nR)
         Stacked excess surface density [h Msun / pc^2] of each sample (Eq. 11).
+    smf_color : array (ncolor, nsmf)
+        SMF of each colour in ``config.smf_colors`` (red / blue need a model with quenching).
     """
 
     smf: jnp.ndarray
     wp: jnp.ndarray
     delta_sigma: jnp.ndarray
-
-
-def resolve_smhm(*, net=None, smhm=None):
-    """The SMHM callable ``(theta, logmpeak) -> log10 M*`` and the SHAMNet it uses (or None).
-
-    ``smhm`` wins when given; otherwise SHAMNet's ``predict_logsm`` with ``net``
-    (``None``: the shipped weights, loaded once here) and ``monotone=False``: the
-    bare network on each point. The statistics do not need an SMHM that rises with
-    Mpeak (the bare network dips by < 1e-4 dex on a few theta in ten thousand,
-    models/README.md), and the rising table costs 3001 network evaluations per
-    theta, ten times the tabulated engine's gradient. Pass
-    ``smhm=predict_logsm`` for the rising SMHM.
-    """
-    if smhm is not None:
-        if not callable(smhm):
-            raise ValueError(f"smhm: expected a callable (theta, logmpeak) -> log10 M*, found {type(smhm).__name__}")
-        return smhm, None
-    from ..shamnet import load_shamnet, predict_logsm
-
-    net = load_shamnet() if net is None else net
-    return functools.partial(predict_logsm, net=net, monotone=False), net
+    smf_color: jnp.ndarray
 
 
 def checked_pdf_params(theta, logmpeak, *, smhm, net):

@@ -467,7 +467,7 @@ def make_tabulated_predictor(catalog, config: StatsConfig, *, net=None, smhm=Non
         else:
             wp = jnp.zeros((nsample, nrp), dtype)
             ds = jnp.zeros((nsample, n_r), dtype)
-        return Predictions(smf=smf, wp=wp, delta_sigma=ds)
+        return Predictions(smf=smf, wp=wp, delta_sigma=ds, smf_color=jnp.zeros((0, smf.shape[0]), dtype))
 
     predictor.tables = np_tables
     return predictor

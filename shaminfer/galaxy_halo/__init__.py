@@ -1,0 +1,46 @@
+"""Galaxy-halo models beyond SHAM: named parameter blocks, components, composition.
+
+A model maps (flat theta, per-subhalo arrays) to each subhalo's log10 M*
+kernel (median and width, Eqs. 4-5) and to population probabilities
+(survival of satellites, quenched fraction). :mod:`shaminfer.stats` turns a
+population into exact, differentiable SMF, w_p and Delta Sigma of all, red
+and blue galaxies. ``compose(sham())`` is the paper's four-parameter model;
+``compose(parametric(), quenching(), disruption(), stellar_mass_offset())``
+has 24 parameters.
+
+This stage sits between :mod:`shaminfer.shamnet` and :mod:`shaminfer.stats`.
+"""
+from .blocks import ParamBlock, block_of, check_blocks, check_params_in_blocks, fit_fields, make_block, make_params, params_type
+from .components import (
+    DISRUPTION_BLOCK,
+    MASS_SCATTER_BLOCK,
+    QUENCHING_BLOCK,
+    ROLES,
+    SHAM_BLOCK,
+    SM_OFFSET_BLOCK,
+    SMHM_BLOCK,
+    Component,
+    DisruptionParams,
+    MassScatterParams,
+    Population,
+    QuenchingParams,
+    SmOffsetParams,
+    Subhalos,
+    disruption,
+    parametric,
+    quenching,
+    resolve_smhm,
+    sham,
+    stellar_mass_offset,
+)
+from .compose import GalaxyModel, as_model, bind_catalog, check_model_blocks_with, compose, subhalo_arrays
+
+__all__ = [
+    "ParamBlock", "block_of", "check_blocks", "check_params_in_blocks", "fit_fields", "make_block", "make_params",
+    "params_type",
+    "DISRUPTION_BLOCK", "MASS_SCATTER_BLOCK", "QUENCHING_BLOCK", "ROLES", "SHAM_BLOCK", "SM_OFFSET_BLOCK",
+    "SMHM_BLOCK", "Component", "DisruptionParams", "MassScatterParams", "Population", "QuenchingParams",
+    "SmOffsetParams", "Subhalos", "disruption", "parametric", "quenching", "resolve_smhm", "sham",
+    "stellar_mass_offset",
+    "GalaxyModel", "as_model", "bind_catalog", "check_model_blocks_with", "compose", "subhalo_arrays",
+]
