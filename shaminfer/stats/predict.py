@@ -107,7 +107,8 @@ def make_predictor(catalog, config: StatsConfig, *, model=None, net=None, smhm=N
                                                   **tabulated_options)
         check_colors(config, None)
         if config.smf_colors:
-            raise ValueError("engine='tabulated': config.smf_colors needs a model with quenching; use engine='exact'")
+            raise ValueError(f"engine='tabulated': config.smf_colors = {list(config.smf_colors)}: colour SMFs are "
+                             "computed by engine='exact' only")
         return make_tabulated_predictor(catalog, config, net=net, smhm=smhm, nthreads=nthreads,
                                         max_missing_profile_weight=max_missing_profile_weight, **tabulated_options)
     if tabulated_options:
