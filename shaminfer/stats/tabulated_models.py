@@ -12,10 +12,16 @@ engine computes
   basis ``h_k`` and ``T_i[k, l] = sum_{a != b} h_k(a) h_l(b) S_i(a, b)``
   (:func:`~.tabulated_kernel.pair_table`).
 
-The basis: centrals are hats in log10 Mpeak (``cen_step`` dex); satellites are
-tensor products of hats in (log10 Mpeak, log10 M_host, each property the
-model reads), ``sat_step`` and ``host_step`` dex and ``prop_nodes`` nodes
-over each property's range, so a satellite spreads over 2^d nodes. Centrals
+The basis: centrals are hats in log10 Mpeak on the adaptive nodes of the
+SHAM engine (:func:`~.tabulated.node_grid`: steps a fraction of the narrowest
+weight width over thetas probed in the blocks' prior ranges, starting where a
+w_p weight can first be non-zero); satellites, when the model reads the host
+structure (quenching), are tensor products of hats in log10 Mpeak (every
+``sat_thin``-th node) and log10 M_host (every ``host_step`` dex), so a
+satellite spreads over 4 nodes. A model that reads other per-subhalo
+properties (disruption's Vmax/Vpeak) is refused: its weights change sharply
+with them, and a basis fine enough in a third axis exceeds the table's memory
+(measured in benchmarks/RESULTS.md, engine_speed). Centrals
 are assumed to depend on Mpeak alone (true of every shipped component); the
 engine checks it on the catalog at construction and refuses a model for which
 it fails. The table is ``nrp x K x K`` float64 with ``K`` = central nodes +
@@ -45,13 +51,16 @@ from .smf import smf_from_weights
 from .tabulated_kernel import pair_table
 from .weights import sample_weights, smf_bin_weights
 
-__all__ = ["ModelGrid", "model_grid", "basis_entries", "make_tabulated_model_predictor"]
+__all__ = ["ModelGrid", "model_grid", "mass_nodes", "probe_thetas", "basis_entries", "make_tabulated_model_predictor"]
 
-#: Default basis steps: centrals' log10 Mpeak, satellites' log10 Mpeak and host mass [dex]; nodes per property.
-DEFAULT_CEN_STEP = 0.02
-DEFAULT_SAT_STEP = 0.2
-DEFAULT_HOST_STEP = 0.75
-DEFAULT_PROP_NODES = 6
+#: Default basis: Mpeak step as a fraction of the narrowest weight width over the probed prior (as the SHAM
+#: engine's node grid, capped at MAX_MASS_STEP dex), host-mass step [dex].
+DEFAULT_MASS_SPACING = 0.25
+MAX_MASS_STEP = 0.05
+DEFAULT_HOST_STEP = 0.5
+#: Satellites' Mpeak axis keeps every ``DEFAULT_SAT_THIN``-th node of the centrals' (the tensor product is large).
+DEFAULT_SAT_THIN = 2
+_PROBES = 256
 #: Largest pair table accepted [GB] (one copy; numba keeps one more per thread while building).
 DEFAULT_MAX_TABLE_GB = 2.0
 
@@ -62,8 +71,8 @@ class ModelGrid(NamedTuple):
     Attributes
     ----------
     cen : (Kc,) log10 Mpeak nodes of centrals.
-    sat_axes : tuple of (n_j,) arrays: satellites' log10 Mpeak, log10 M_host, then each property.
-    sat_names : tuple of str naming ``sat_axes`` ("logmpeak", "host_logmpeak", property names).
+    sat_axes : tuple of (n_j,) arrays: satellites' log10 Mpeak and log10 M_host (empty: satellites use ``cen``).
+    sat_names : tuple of str naming ``sat_axes``.
     """
 
     cen: np.ndarray
@@ -85,22 +94,45 @@ def _axis(values, step=None, n=None):
     return np.linspace(lo, hi, max(2, int(n)))
 
 
-def model_grid(model, catalog, *, cen_step=DEFAULT_CEN_STEP, sat_step=DEFAULT_SAT_STEP, host_step=DEFAULT_HOST_STEP,
-               prop_nodes=DEFAULT_PROP_NODES) -> ModelGrid:
-    """Basis nodes covering ``catalog`` for ``model`` (satellite axes only when it has satellites)."""
+def probe_thetas(model, n: int = _PROBES, seed: int = 0):
+    """``n`` thetas uniform over the blocks' default prior ranges (flat NamedTuple of (n,) arrays)."""
+    rng = np.random.default_rng(seed)
+    cols = [rng.uniform(*b.prior[f], size=n) for b in model.blocks for f in b.fields]
+    return model.params_type(*[jnp.asarray(c) for c in cols])
+
+
+def mass_nodes(model, arrays, config, *, probes, spacing=DEFAULT_MASS_SPACING, max_step=MAX_MASS_STEP):
+    """Adaptive log10 Mpeak nodes (:func:`~.tabulated.node_grid` with the model's median and width)."""
+    from .tabulated import node_grid
+
+    def pdf(theta, m):
+        sub = Subhalos(m, jnp.ones_like(m), m, {})
+        pop = model.population(theta, sub)
+        return pop.mu, pop.sigma
+
+    m = arrays["logmpeak"]
+    return node_grid((m.min(), m.max()), config._replace(smf_edges=()), probe_thetas=probes, spacing=spacing, max_step=max_step,
+                     pdf_params=pdf).nodes
+
+
+def model_grid(model, catalog, config, *, probes=None, spacing=DEFAULT_MASS_SPACING, max_step=MAX_MASS_STEP,
+               host_step=DEFAULT_HOST_STEP, sat_thin=DEFAULT_SAT_THIN) -> ModelGrid:
+    """Basis nodes covering ``catalog`` for ``model`` (satellite axes only when it has satellites).
+
+    Subhalos below the first Mpeak node have zero weight anywhere in the probed prior and are left out of
+    the table (checked at concrete calls)."""
     a = subhalo_arrays(model, catalog)
+    probes = probe_thetas(model) if probes is None else probes
+    nodes = mass_nodes(model, a, config, probes=probes, spacing=spacing, max_step=max_step)
     cen = a["is_central"] > 0.5
-    m = a["logmpeak"]
-    cen_nodes = _axis(m[cen] if cen.any() else m, cen_step)
-    if cen.all():
-        return ModelGrid(cen_nodes, (), ())
-    sat = ~cen
-    axes = [_axis(m[sat], sat_step), _axis(a["host_logmpeak"][sat], host_step)]
-    names = ["logmpeak", "host_logmpeak"]
-    for name, v in a["props"].items():
-        axes.append(_axis(v[sat], n=prop_nodes))
-        names.append(name)
-    return ModelGrid(cen_nodes, tuple(axes), tuple(names))
+    sat = (~cen) & (a["logmpeak"] >= nodes[0])
+    if "host_index" not in model.requires or not sat.any():  # satellites weigh as centrals of their Mpeak
+        return ModelGrid(nodes, (), ())
+    lo = max(int(np.searchsorted(nodes, a["logmpeak"][sat].min(), side="right")) - 1, 0)
+    m_sat = nodes[lo:][::max(int(sat_thin), 1)]
+    if m_sat[-1] < nodes[-1]:
+        m_sat = np.append(m_sat, nodes[-1])
+    return ModelGrid(nodes, (m_sat, _axis(a["host_logmpeak"][sat], host_step)), ("logmpeak", "host_logmpeak"))
 
 
 def _hat(nodes, x):
@@ -110,20 +142,22 @@ def _hat(nodes, x):
 
 
 def basis_entries(grid: ModelGrid, arrays: dict):
-    """Node indices and basis values (N, E) of every subhalo (E = 2^d, centrals padded with zeros)."""
+    """Node indices and basis values (N, E) of every subhalo (E = 2^d, centrals padded with zeros).
+
+    Subhalos below the first Mpeak node get all-zero values (they are outside the table)."""
     n = arrays["logmpeak"].size
-    cen = arrays["is_central"] > 0.5
+    keep = arrays["logmpeak"] >= grid.cen[0]
     d = len(grid.sat_axes)
+    cen = ((arrays["is_central"] > 0.5) | (d == 0)) & keep
     e = 2 ** d if d else 2
     idx = np.zeros((n, e), dtype=np.int64)
     val = np.zeros((n, e))
     k, t = _hat(grid.cen, arrays["logmpeak"][cen])
     idx[cen, 0], idx[cen, 1] = k, k + 1
     val[cen, 0], val[cen, 1] = 1.0 - t, t
-    if d and (~cen).any():
-        sat = ~cen
-        coords = [arrays["logmpeak"][sat], arrays["host_logmpeak"][sat]] + \
-                 [arrays["props"][name][sat] for name in grid.sat_names[2:]]
+    sat = (arrays["is_central"] <= 0.5) & keep
+    if d and sat.any():
+        coords = [arrays["logmpeak"][sat], arrays["host_logmpeak"][sat]]
         hats = [_hat(nodes, x) for nodes, x in zip(grid.sat_axes, coords)]
         shape = tuple(a.size for a in grid.sat_axes)
         for j, corner in enumerate(itertools.product((0, 1), repeat=d)):
@@ -136,44 +170,21 @@ def basis_entries(grid: ModelGrid, arrays: dict):
     return idx, val
 
 
-def _node_subhalos(grid: ModelGrid, arrays: dict) -> Subhalos:
-    """Subhalos at the nodes: centrals (Mpeak nodes; properties at the centrals' median), then satellites."""
-    cen = arrays["is_central"] > 0.5
-    m = [grid.cen]
-    host = [grid.cen]
-    flag = [np.ones(grid.cen.size)]
-    props = {k: [np.full(grid.cen.size, np.median(v[cen]) if cen.any() else 0.0)] for k, v in arrays["props"].items()}
+def _node_subhalos(grid: ModelGrid) -> Subhalos:
+    """Subhalos at the nodes: centrals (Mpeak nodes), then satellites (Mpeak x host mass)."""
+    m, host, flag = [grid.cen], [grid.cen], [np.ones(grid.cen.size)]
     if grid.sat_axes:
-        mesh = [x.ravel() for x in np.meshgrid(*grid.sat_axes, indexing="ij")]
-        m.append(mesh[0])
-        host.append(mesh[1])
-        flag.append(np.zeros(mesh[0].size))
-        for name, col in zip(grid.sat_names[2:], mesh[2:]):
-            props[name].append(col)
-    cat = lambda xs: jnp.asarray(np.concatenate(xs))  # noqa: E731
-    return Subhalos(cat(m), cat(flag), cat(host), {k: cat(v) for k, v in props.items()})
+        sm, sh = (x.ravel() for x in np.meshgrid(*grid.sat_axes, indexing="ij"))
+        m.append(sm)
+        host.append(sh)
+        flag.append(np.zeros(sm.size))
+    return Subhalos(*(jnp.asarray(np.concatenate(x)) for x in (m, flag, host)), {})
 
 
-def _check_centrals_depend_on_mpeak_only(model, arrays, sub_all):
-    """Refuse a model whose centrals' population reads anything but Mpeak (the basis would be wrong)."""
-    cen = arrays["is_central"] > 0.5
-    if not cen.any() or not arrays["props"]:
-        return
-    shifted = sub_all._replace(props={k: jnp.where(jnp.asarray(cen), jnp.median(v) + 0.1, v)
-                                      for k, v in sub_all.props.items()})
-    theta = model.defaults()
-    a, b = model.population(theta, sub_all), model.population(theta, shifted)
-    for field in ("mu", "sigma", "survive", "quenched"):
-        x, y = getattr(a, field), getattr(b, field)
-        if x is not None and not np.allclose(np.asarray(x)[cen], np.asarray(y)[cen], rtol=0, atol=1e-12):
-            raise ValueError(f"engine='tabulated': the model {model.name!r} makes centrals' {field} depend on "
-                             f"{sorted(arrays['props'])}, but the tabulated basis gives centrals Mpeak alone; "
-                             "use engine='exact'")
-
-
-def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, cen_step=DEFAULT_CEN_STEP,
-                                   sat_step=DEFAULT_SAT_STEP, host_step=DEFAULT_HOST_STEP,
-                                   prop_nodes=DEFAULT_PROP_NODES, max_table_gb=DEFAULT_MAX_TABLE_GB, nthreads=None,
+def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, probe_thetas=None,
+                                   spacing=DEFAULT_MASS_SPACING, max_step=MAX_MASS_STEP, host_step=DEFAULT_HOST_STEP,
+                                   sat_thin=DEFAULT_SAT_THIN,
+                                   max_table_gb=DEFAULT_MAX_TABLE_GB, nthreads=None,
                                    progress=None, max_missing_profile_weight: float = MAX_MISSING_PROFILE_WEIGHT
                                    ) -> Callable:
     """``predictor(theta) -> Predictions`` of a composed model with tabulated w_p pair counts.
@@ -183,10 +194,13 @@ def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, cen_s
     catalog : SubhaloCatalog
     config : StatsConfig
     model : GalaxyModel or Component
-    cen_step, sat_step, host_step : float [dex], keyword-only
-        Node steps of the basis (module docstring).
-    prop_nodes : int, keyword-only
-        Nodes over each property's range.
+    probe_thetas : flat parameter NamedTuple of (P,) arrays, keyword-only
+        Thetas bounding the weights' support and width in Mpeak (default: 256 uniform draws over the
+        blocks' default prior ranges); concrete calls check that left-out subhalos have zero weight.
+    spacing, max_step, host_step : float, keyword-only
+        Mpeak step as a fraction of the narrowest weight width (at most ``max_step`` dex); host-mass step [dex].
+    sat_thin : int, keyword-only
+        Satellites' Mpeak axis keeps every ``sat_thin``-th Mpeak node.
     max_table_gb : float, keyword-only
         Refuse a grid whose pair table would be larger.
     nthreads, progress :
@@ -200,11 +214,17 @@ def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, cen_s
         Pure in theta (jit / grad / vmap); ``predictor.grid`` and ``predictor.table_bytes`` describe the basis.
     """
     model = as_model(model)
+    props = [r for r in model.requires if r != "host_index"]
+    if props:
+        raise ValueError(
+            f"engine='tabulated': the model {model.name!r} reads the per-subhalo properties {props}; its weights "
+            "change sharply with them (disruption: steepness up to 60 in Vmax/Vpeak), and a tensor basis fine "
+            "enough for w_p within 3e-3 exceeds the 2 GB table (6 nodes give 2-4% errors, benchmarks/RESULTS.md, "
+            "engine_speed); use engine='exact'")
     check_config(config, catalog)
     arrays = subhalo_arrays(model, catalog)
     sub_all = Subhalos(jnp.asarray(arrays["logmpeak"]), jnp.asarray(arrays["is_central"]),
-                       jnp.asarray(arrays["host_logmpeak"]), {k: jnp.asarray(v) for k, v in arrays["props"].items()})
-    _check_centrals_depend_on_mpeak_only(model, arrays, sub_all)
+                       jnp.asarray(arrays["host_logmpeak"]), {})
     samples = tuple(config.samples)
     nsample = len(samples)
     smf_edges = np.asarray(config.smf_edges, dtype=np.float64)
@@ -215,8 +235,9 @@ def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, cen_s
     box = float(catalog.box_size)
     volume = box**3
 
-    grid = model_grid(model, catalog, cen_step=cen_step, sat_step=sat_step, host_step=host_step,
-                      prop_nodes=prop_nodes)
+    grid = model_grid(model, catalog, config, probes=probe_thetas, spacing=spacing, max_step=max_step,
+                      host_step=host_step, sat_thin=sat_thin)
+    dropped = np.flatnonzero(arrays["logmpeak"] < grid.cen[0])
     K = grid.n_nodes
     table_bytes = 8 * max(nrp, 1) * K * K
     if nrp and nsample and table_bytes > max_table_gb * 1e9:
@@ -224,7 +245,7 @@ def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, cen_s
                          f"({grid.cen.size} central, axes {dict(zip(grid.sat_names, [a.size for a in grid.sat_axes]))}"
                          f" for satellites), a {table_bytes / 1e9:.1f} GB pair table above max_table_gb = "
                          f"{max_table_gb:g}; coarsen the steps or use engine='exact'")
-    nodes_sub = _node_subhalos(grid, arrays)
+    nodes_sub = _node_subhalos(grid)
     if nrp and nsample:
         idx, val = basis_entries(grid, arrays)
         table = jnp.asarray(pair_table(catalog.pos, idx, val, K, box_size=box, rp_edges=rp_edges, pi_max=pi_max,
@@ -267,6 +288,12 @@ def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, cen_s
             wn = np.asarray(w)
             if table is not None:
                 check_wp_pairs(wn.sum(axis=-1), (wn * wn).sum(axis=-1), samples)
+                bad = int((wn[:, dropped] != 0).any(axis=0).sum()) if dropped.size else 0
+                if bad:
+                    raise ValueError(
+                        f"theta: expected zero w_p weight on the {dropped.size} subhalos below the tabulated "
+                        f"engine's lowest node log10 Mpeak = {grid.cen[0]:.3f}, found {bad}; theta lies outside "
+                        "the probed prior: pass probe_thetas covering it")
             if profiles is not None:
                 check_missing_profiles(missing_profile_fraction(wn, has_profile), float(max_missing_profile_weight),
                                        samples)
