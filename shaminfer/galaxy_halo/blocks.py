@@ -1,7 +1,7 @@
 """Named parameter blocks and the flat parameter tuple of a composed model.
 
 A galaxy-halo model (:mod:`.compose`) and a likelihood term with a nuisance
-parameter (:mod:`shaminfer.inference.nuisance`) each declare their parameters
+parameter (:mod:`shaminfer.inference.model_terms`) each declare their parameters
 as a :class:`ParamBlock`: a NamedTuple type, a defaults dict, closed bounds
 where the model is defined, and the default prior range (inside the bounds).
 This is the ``DEFAULT_X_PDICT -> XParams -> X_BOUNDS`` pattern of
