@@ -1,16 +1,14 @@
-"""The tabulated engine for composed galaxy-halo models: w_p pair counts from tensor-product hat tables.
+"""The tabulated engine for composed galaxy-halo models: every statistic as a contraction on a basis.
 
 For a model of :mod:`shaminfer.galaxy_halo` a galaxy's weight depends on
-more than log10 Mpeak: a satellite's on its host mass and a stripping proxy
-too. Only the pair counts of w_p (Eq. 14) need tables; everything else is
-exact and cheap per subhalo (the parametric SMHM has no network), so this
-engine computes
-
-* exactly, per subhalo, in pure JAX: the SMF and colour SMFs (Eq. 7), Delta
-  Sigma (Eq. 11), and the sums ``sum w`` and ``sum w^2`` of ``RR`` (Eqs. 15-17);
-* from tables: ``DD_i = W^T T_i W`` with ``W`` the weights at the nodes of a
-  basis ``h_k`` and ``T_i[k, l] = sum_{a != b} h_k(a) h_l(b) S_i(a, b)``
-  (:func:`~.tabulated_kernel.pair_table`).
+more than log10 Mpeak: a satellite's on its host mass too (quenching). As in
+the SHAM engine (:mod:`.tabulated`), the weight of subhalo ``a`` is
+interpolated, ``w_a ~= sum_k h_k(a) W_k`` with ``W_k`` the model's weight at
+node ``k``, and every statistic becomes a contraction of ``W`` with tables
+collected once: counts ``n_k`` (SMF, Eq. 7, and ``sum w``), the overlap
+``O_kl`` (``sum w^2`` of ``RR``, Eqs. 15-17), the pair table ``T_i[k, l]``
+(``DD``, Eq. 14; :func:`~.tabulated_kernel.pair_table` with per-object basis
+entries) and the profile sums ``D_k(R)`` (Delta Sigma, Eq. 11).
 
 The basis: centrals are hats in log10 Mpeak on the adaptive nodes of the
 SHAM engine (:func:`~.tabulated.node_grid`: steps a fraction of the narrowest
@@ -21,10 +19,9 @@ structure (quenching), are tensor products of hats in log10 Mpeak (every
 satellite spreads over 4 nodes. A model that reads other per-subhalo
 properties (disruption's Vmax/Vpeak) is refused: its weights change sharply
 with them, and a basis fine enough in a third axis exceeds the table's memory
-(measured in benchmarks/RESULTS.md, engine_speed). Centrals
-are assumed to depend on Mpeak alone (true of every shipped component); the
-engine checks it on the catalog at construction and refuses a model for which
-it fails. The table is ``nrp x K x K`` float64 with ``K`` = central nodes +
+(measured in benchmarks/RESULTS.md, engine_speed). Subhalos below the first
+node (zero weight anywhere in the probed prior) are left out; concrete calls
+check that they have zero weight at that theta. The pair table is ``nrp x K x K`` float64 with ``K`` = central nodes +
 product of the satellite axes; a grid that would exceed ``max_table_gb`` is
 refused with a message (use the exact engine).
 
@@ -45,9 +42,8 @@ from ..ingredients.validate import is_traced
 from .checks import check_missing_profiles, check_wp_pairs
 from .clustering import cylinder_shell_volumes
 from .config import StatsConfig, check_config, ds_bin_edges
-from .lensing import MAX_MISSING_PROFILE_WEIGHT, delta_sigma_from_weights, merge_annuli, missing_profile_fraction
+from .lensing import MAX_MISSING_PROFILE_WEIGHT, merge_annuli, missing_profile_fraction
 from .predictions import Predictions, check_colors, population_factor
-from .smf import smf_from_weights
 from .tabulated_kernel import pair_table
 from .weights import sample_weights, smf_bin_weights
 
@@ -111,7 +107,7 @@ def mass_nodes(model, arrays, config, *, probes, spacing=DEFAULT_MASS_SPACING, m
         return pop.mu, pop.sigma
 
     m = arrays["logmpeak"]
-    return node_grid((m.min(), m.max()), config._replace(smf_edges=()), probe_thetas=probes, spacing=spacing, max_step=max_step,
+    return node_grid((m.min(), m.max()), config, probe_thetas=probes, spacing=spacing, max_step=max_step,
                      pdf_params=pdf).nodes
 
 
@@ -168,6 +164,15 @@ def basis_entries(grid: ModelGrid, arrays: dict):
             idx[sat, j] = grid.cen.size + np.ravel_multi_index(ks, shape)
             val[sat, j] = w
     return idx, val
+
+
+def _entry_sums(idx, val, values, n_nodes):
+    """``sum_a h_k(a) values_a`` for each node ``k``; ``values`` (N, ...)."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.zeros((n_nodes,) + values.shape[1:])
+    for e in range(idx.shape[1]):
+        np.add.at(out, idx[:, e], val[:, e].reshape((-1,) + (1,) * (values.ndim - 1)) * values)
+    return out
 
 
 def _node_subhalos(grid: ModelGrid) -> Subhalos:
@@ -246,65 +251,79 @@ def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, probe
                          f" for satellites), a {table_bytes / 1e9:.1f} GB pair table above max_table_gb = "
                          f"{max_table_gb:g}; coarsen the steps or use engine='exact'")
     nodes_sub = _node_subhalos(grid)
+    idx, val = basis_entries(grid, arrays)
+    count = _entry_sums(idx, val, np.ones(idx.shape[0]), K)
     if nrp and nsample:
-        idx, val = basis_entries(grid, arrays)
-        table = jnp.asarray(pair_table(catalog.pos, idx, val, K, box_size=box, rp_edges=rp_edges, pi_max=pi_max,
-                                       los_axis=config.los_axis, nthreads=nthreads, progress=progress))
+        pair = jnp.asarray(pair_table(catalog.pos, idx, val, K, box_size=box, rp_edges=rp_edges, pi_max=pi_max,
+                                      los_axis=config.los_axis, nthreads=nthreads, progress=progress))
+        overlap = np.zeros((K, K))
+        for e in range(idx.shape[1]):
+            for f in range(idx.shape[1]):
+                np.add.at(overlap, (idx[:, e], idx[:, f]), val[:, e] * val[:, f])
+        overlap = jnp.asarray(overlap)
         rr_frac = jnp.asarray(cylinder_shell_volumes(rp_edges, pi_max) / volume)
     else:
-        table = rr_frac = None
-
+        pair = overlap = rr_frac = None
     ds_edges = ds_bin_edges(config, catalog)
     n_r = max(ds_edges.size - 1, 0)
-    profiles = profile_index = has_profile = None
+    profile_sum = profile_count = has_profile = None
     if n_r and nsample:
         lensing = catalog.lensing
-        profiles = jnp.asarray(merge_annuli(lensing.delta_sigma, lensing.rbins, ds_edges))
-        profile_index = np.asarray(lensing.index, dtype=np.int64)
+        pidx = np.asarray(lensing.index, dtype=np.int64)
+        profiles = merge_annuli(lensing.delta_sigma, lensing.rbins, ds_edges)
+        profile_sum = jnp.asarray(_entry_sums(idx[pidx], val[pidx], profiles, K))
+        profile_count = jnp.asarray(_entry_sums(idx[pidx], val[pidx], np.ones(pidx.size), K))
         has_profile = np.zeros(arrays["logmpeak"].size, dtype=bool)
-        has_profile[profile_index] = True
+        has_profile[pidx] = True
+    count = jnp.asarray(count)
+    smf_norm = jnp.asarray(np.diff(smf_edges) * volume) if smf_edges.size else None
     check_colors(config, model)
 
     def weights_of(pop):
         w = sample_weights(pop.mu, pop.sigma, samples)
         return jnp.stack([w[k] * population_factor(pop, s.color) for k, s in enumerate(samples)]) if nsample else w
 
+    def _shell_checks(theta):
+        pop = model.population(theta, sub_all)  # exact per-subhalo weights, concrete calls only
+        w = np.asarray(weights_of(pop))
+        wd = [w[:, dropped]]
+        if smf_edges.size:
+            wd.append(np.asarray(smf_bin_weights(pop.mu, pop.sigma, smf_edges))[:, dropped])
+        bad = int(sum((a != 0).any(axis=0).sum() for a in wd)) if dropped.size else 0
+        if bad:
+            raise ValueError(
+                f"theta: expected zero weight on the {dropped.size} subhalos below the tabulated engine's lowest "
+                f"node log10 Mpeak = {grid.cen[0]:.3f}, found {bad} with non-zero weight; theta lies outside the "
+                "probed prior: pass probe_thetas covering it")
+        if pair is not None:
+            check_wp_pairs(w.sum(axis=-1), (w * w).sum(axis=-1), samples)
+        if has_profile is not None:
+            check_missing_profiles(missing_profile_fraction(w, has_profile), float(max_missing_profile_weight),
+                                   samples)
+
     def predictor(theta) -> Predictions:
         theta = model.as_theta(theta)
-        concrete = not is_traced(theta)
-        if concrete:
+        if not is_traced(theta):
             model.check_theta(theta)
-        pop = model.population(theta, sub_all)
+            if nsample or smf_edges.size:
+                _shell_checks(theta)
+        pop = model.population(theta, nodes_sub)
         dtype = jnp.result_type(pop.mu, pop.sigma)
         if smf_edges.size:
             bins = smf_bin_weights(pop.mu, pop.sigma, smf_edges)
-            smf = smf_from_weights(bins * population_factor(pop, "all"), smf_edges, volume)
-            smf_color = (jnp.stack([smf_from_weights(bins * population_factor(pop, c), smf_edges, volume)
-                                    for c in smf_colors]) if smf_colors else jnp.zeros((0, smf_edges.size - 1), dtype))
+            smf = ((bins * population_factor(pop, "all")) @ count) / smf_norm
+            smf_color = (jnp.stack([((bins * population_factor(pop, c)) @ count) / smf_norm for c in smf_colors])
+                         if smf_colors else jnp.zeros((0, smf_edges.size - 1), dtype))
         else:
             smf, smf_color = jnp.zeros((0,), dtype), jnp.zeros((len(smf_colors), 0), dtype)
         w = weights_of(pop)
-        if concrete and nsample:
-            wn = np.asarray(w)
-            if table is not None:
-                check_wp_pairs(wn.sum(axis=-1), (wn * wn).sum(axis=-1), samples)
-                bad = int((wn[:, dropped] != 0).any(axis=0).sum()) if dropped.size else 0
-                if bad:
-                    raise ValueError(
-                        f"theta: expected zero w_p weight on the {dropped.size} subhalos below the tabulated "
-                        f"engine's lowest node log10 Mpeak = {grid.cen[0]:.3f}, found {bad}; theta lies outside "
-                        "the probed prior: pass probe_thetas covering it")
-            if profiles is not None:
-                check_missing_profiles(missing_profile_fraction(wn, has_profile), float(max_missing_profile_weight),
-                                       samples)
-        if table is not None:
-            wk = weights_of(model.population(theta, nodes_sub))
-            dd = jnp.einsum("sk,ikl,sl->si", wk, table, wk)
-            s1, s2 = w.sum(axis=-1), (w * w).sum(axis=-1)
+        if pair is not None:
+            dd = jnp.einsum("sk,ikl,sl->si", w, pair, w)
+            s1, s2 = w @ count, jnp.einsum("sk,kl,sl->s", w, overlap, w)
             wp = 2.0 * pi_max * (dd / ((s1 * s1 - s2)[:, None] * rr_frac) - 1.0)
         else:
             wp = jnp.zeros((nsample, nrp), dtype)
-        ds = (delta_sigma_from_weights(w[:, profile_index], profiles) if profiles is not None
+        ds = ((w @ profile_sum) / (w @ profile_count)[:, None] if profile_sum is not None
               else jnp.zeros((nsample, n_r), dtype))
         return Predictions(smf=smf, wp=wp, delta_sigma=ds, smf_color=smf_color)
 
