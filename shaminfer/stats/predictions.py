@@ -67,9 +67,12 @@ def checked_pdf_params(theta, logmpeak, *, smhm, net):
 
 
 def population_factor(pop, color: str):
-    """Per-subhalo factor of a sample of ``color``: survival times P(quenched), 1 - P(quenched) or 1."""
-    one = jnp.ones_like(pop.mu)
-    survive = one if pop.survive is None else pop.survive
+    """Per-subhalo factor of a sample of ``color``: survival times P(quenched), 1 - P(quenched) or 1.
+
+    Without a survival component the survival factor is the scalar 1.0 (it
+    broadcasts), so SHAM's weights pay no extra N-length product.
+    """
+    survive = 1.0 if pop.survive is None else pop.survive
     if color == "all":
         return survive
     if pop.quenched is None:  # refused at construction by check_colors
