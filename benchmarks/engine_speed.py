@@ -26,6 +26,15 @@ Run::
     JAX_ENABLE_X64=1 NUMBA_NUM_THREADS=2 nice -n 10 .venv/bin/python benchmarks/engine_speed.py
 
 Last line: ``engine_speed tab_value_grad_ms=<t> exact_over_tab=<x> max_rel_diff=<d> build_seconds=<b>``.
+
+``--model composed`` (issue 23): the 20-parameter model ``parametric + sm_offset + quenching``
+(:mod:`shaminfer.galaxy_halo`) on the same catalog and binning, with the samples log10 M* >= 10.5 red and
+blue and >= 11 all, and the red and blue SMFs beside the total one; data at the blocks' defaults;
+``max_rel_diff`` over 20 thetas drawn uniformly from the blocks' default prior ranges; and
+``exact_pairs_over_corrfunc``: the exact engine's w_p pair pass, value and gradient with respect to the
+per-subhalo weights (what any number of parameters costs), over one Corrfunc ``DDrppi`` on the same
+non-zero weights. Last line:
+``engine_speed n_params=<n> tab_value_grad_ms=<t> max_rel_diff=<d> exact_pairs_over_corrfunc=<r>``.
 """
 from __future__ import annotations
 
@@ -69,7 +78,8 @@ def demo_setup(box_size=None):
 
 
 def flat(pred):
-    return jnp.concatenate([jnp.ravel(pred.smf), jnp.ravel(pred.wp), jnp.ravel(pred.delta_sigma)])
+    return jnp.concatenate([jnp.ravel(pred.smf), jnp.ravel(pred.smf_color), jnp.ravel(pred.wp),
+                            jnp.ravel(pred.delta_sigma)])
 
 
 def make_loglike(predictor, data, err):
@@ -97,7 +107,10 @@ def main(argv=None):
     ap.add_argument("--frac-err", type=float, default=0.05)
     ap.add_argument("--spacing", type=float, default=None)
     ap.add_argument("--box-size", type=float, default=None, help="smaller universe for a quick run")
+    ap.add_argument("--model", choices=("sham", "composed"), default="sham")
     args = ap.parse_args(argv)
+    if args.model == "composed":
+        return main_composed(args)
 
     from shaminfer.shamnet import sample_domain
     from shaminfer.stats import make_predictor
@@ -148,6 +161,67 @@ def main(argv=None):
           f"max_rel_diff={max_rel:.2e} build_seconds={build_seconds:.1f}")
     return dict(t_tab=t_tab, t_exact=t_exact, max_rel=max_rel, worst=worst, build=build_seconds, nodes=n_nodes,
                 grad_rel=grad_rel)
+
+
+def main_composed(args):
+    """``--model composed``: see the module docstring."""
+    from Corrfunc.theory.DDrppi import DDrppi
+
+    from shaminfer.galaxy_halo import compose, parametric, quenching, stellar_mass_offset
+    from shaminfer.stats import make_predictor, make_wp, threshold_sample
+    from shaminfer.stats.tabulated_models import probe_thetas
+
+    catalog, config, _, _ = demo_setup(args.box_size)
+    config = config._replace(samples=(threshold_sample(10.5, color="red"), threshold_sample(10.5, color="blue"),
+                                      threshold_sample(11.0)), smf_colors=("red", "blue"))
+    model = compose(parametric(), quenching(), stellar_mass_offset())
+    t0 = time.perf_counter()
+    tab = make_predictor(catalog, config, model=model, engine="tabulated")
+    build_seconds = time.perf_counter() - t0
+    exact = make_predictor(catalog, config, model=model)
+    print(f"tabulated build {build_seconds:.1f} s: {tab.grid.n_nodes} nodes ({tab.grid.cen.size} Mpeak; satellites "
+          f"{[a.size for a in tab.grid.sat_axes]}), table {tab.table_bytes / 1e9:.2f} GB", file=sys.stderr)
+    theta0 = jnp.asarray(model.defaults())
+    as_theta = model.params_type
+    data = flat(exact(as_theta(*theta0)))
+    err = args.frac_err * jnp.abs(data)
+    vg_tab = jax.jit(jax.value_and_grad(make_loglike(lambda v: tab(as_theta(*v)), data, err)))
+    jax.block_until_ready(vg_tab(theta0))
+    t_tab = _median_time(vg_tab, theta0, args.n_tab_timing)
+    worst = {"smf": 0.0, "smf_color": 0.0, "wp": 0.0, "delta_sigma": 0.0}
+    probes = probe_thetas(model, args.n_theta, seed=1)
+    exact_j, tab_j = jax.jit(exact), jax.jit(tab)
+    for j in range(args.n_theta):
+        th = jax.tree_util.tree_map(lambda v: v[j], probes)
+        a, b = exact_j(th), tab_j(th)
+        for f in worst:
+            x, y = np.asarray(getattr(a, f)), np.asarray(getattr(b, f))
+            worst[f] = max(worst[f], float(np.max(np.abs(y / x - 1.0))))
+        print(f"theta {j}: " + " ".join(f"{k}={v:.2e}" for k, v in worst.items()), file=sys.stderr)
+    # the exact engine's pair pass for one sample: value and gradient in the weights, against Corrfunc
+    from shaminfer.galaxy_halo import bind_catalog
+    from shaminfer.stats.predict import population_factor
+    from shaminfer.stats.weights import sample_weights
+
+    pop = model.population(model.defaults(), bind_catalog(model, catalog))
+    w = np.asarray(sample_weights(pop.mu, pop.sigma, config.samples[:1])[0] * population_factor(pop, "red"))
+    rp_edges, pi_max = np.asarray(config.rp_edges), float(config.pi_max)
+    wp_of_w = make_wp(catalog.pos, box_size=catalog.box_size, rp_edges=rp_edges, pi_max=pi_max, nthreads=2)
+    pairs = jax.jit(jax.value_and_grad(lambda x: jnp.sum(wp_of_w(x))))
+    wj = jnp.asarray(w)
+    jax.block_until_ready(pairs(wj))
+    t_pairs = _median_time(pairs, wj, args.n_exact_timing)
+    sel = w != 0
+    x, y, z = (np.ascontiguousarray(catalog.pos[sel, ax]) for ax in range(3))
+    ws = np.ascontiguousarray(w[sel])
+    t_cf = _median_time(lambda _: DDrppi(1, 2, pi_max, rp_edges, x, y, z, weights1=ws, weight_type="pair_product",
+                                         periodic=True, boxsize=float(catalog.box_size), verbose=False),
+                        None, args.n_exact_timing)
+    print(f"per statistic max |tab/exact - 1|: {worst}; pair pass {t_pairs:.3f} s, Corrfunc {t_cf:.3f} s "
+          f"({int(sel.sum())} non-zero weights)", file=sys.stderr)
+    print(f"engine_speed n_params={len(model.fields)} tab_value_grad_ms={t_tab * 1e3:.3f} "
+          f"max_rel_diff={max(worst.values()):.2e} exact_pairs_over_corrfunc={t_pairs / t_cf:.2f}")
+    return dict(t_tab=t_tab, worst=worst, t_pairs=t_pairs, t_cf=t_cf, build=build_seconds)
 
 
 if __name__ == "__main__":

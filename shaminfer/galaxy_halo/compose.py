@@ -79,9 +79,17 @@ class GalaxyModel(NamedTuple):
                 check_params_in_blocks(c.blocks, theta)
 
     def as_theta(self, theta):
-        """``theta`` as this model's flat type (a plain tuple or array of the right length is converted)."""
-        if getattr(theta, "_fields", None) == self.fields:
+        """``theta`` as this model's flat type.
+
+        A plain tuple or array of the right length is converted; a NamedTuple
+        holding every model field and more (a fit's theta with the likelihood
+        terms' nuisance parameters) is reduced to the model's fields by name.
+        """
+        names = getattr(theta, "_fields", None)
+        if names == self.fields:
             return theta
+        if names is not None and set(self.fields) <= set(names):
+            return self.params_type(*(getattr(theta, f) for f in self.fields))
         if getattr(theta, "_fields", None) is None and np.ndim(theta) == 1 and len(theta) == len(self.fields):
             return self.params_type(*theta)
         raise ValueError(f"theta: expected the parameters {list(self.fields)} of the model {self.name!r}, "

@@ -34,9 +34,10 @@ from .lensing import MAX_MISSING_PROFILE_WEIGHT, delta_sigma_from_weights, merge
 from .checks import check_missing_profiles, check_wp_pairs
 from ..galaxy_halo import as_model, bind_catalog, compose, sham
 from ..ingredients.validate import is_traced
-from .predictions import Predictions, resolve_smhm
+from .predictions import Predictions, check_colors, population_factor, resolve_smhm
 from .smf import smf_from_weights
 from .tabulated import make_tabulated_predictor
+from .tabulated_models import make_tabulated_model_predictor
 from .weights import sample_weights, smf_bin_weights
 
 __all__ = ["ENGINES", "Predictions", "make_predictor", "predict", "resolve_smhm", "population_factor"]
@@ -96,13 +97,15 @@ def make_predictor(catalog, config: StatsConfig, *, model=None, net=None, smhm=N
         raise ValueError("model: give either a model or net/smhm (which build the SHAM model), not both")
     galaxy_model = as_model(model) if model is not None else None
     if engine == "tabulated":
-        if galaxy_model is not None and [c.name for c in galaxy_model.components] != ["sham"]:
-            raise ValueError(f"engine='tabulated': tabulates SHAM's Mpeak dependence only; the model "
-                             f"{galaxy_model.name!r} depends on other parameters or subhalo properties, so use "
-                             "engine='exact'")
+        if galaxy_model is not None and any(c.role == "smhm" and c.name == "sham" for c in galaxy_model.components):
+            raise ValueError(f"engine='tabulated': the model {galaxy_model.name!r} uses SHAMNet, whose network is "
+                             "tabulated in Mpeak by the SHAM engine only: pass net=/smhm= for SHAM alone, or use "
+                             "engine='exact' for SHAMNet composed with other components")
         if galaxy_model is not None:
-            raise ValueError("engine='tabulated': pass net=/smhm= for SHAM rather than model=compose(sham())")
-        _check_colors(config, None)
+            return make_tabulated_model_predictor(catalog, config, galaxy_model, nthreads=nthreads,
+                                                  max_missing_profile_weight=max_missing_profile_weight,
+                                                  **tabulated_options)
+        check_colors(config, None)
         if config.smf_colors:
             raise ValueError(f"engine='tabulated': config.smf_colors = {list(config.smf_colors)}: colour SMFs are "
                              "computed by engine='exact' only")
@@ -115,7 +118,7 @@ def make_predictor(catalog, config: StatsConfig, *, model=None, net=None, smhm=N
         raise ValueError(f"max_missing_profile_weight: expected a fraction in [0, 1), found "
                          f"{max_missing_profile_weight!r}")
     galaxy_model = galaxy_model if galaxy_model is not None else compose(sham(net=net, smhm=smhm))
-    _check_colors(config, galaxy_model)
+    check_colors(config, galaxy_model)
     subhalos = bind_catalog(galaxy_model, catalog)
 
     box = float(catalog.box_size)
@@ -163,7 +166,7 @@ def make_predictor(catalog, config: StatsConfig, *, model=None, net=None, smhm=N
         dtype = jnp.result_type(mu, sigma)
         if smf_edges.size:
             bins = smf_bin_weights(mu, sigma, smf_edges)
-            smf = smf_from_weights(_times(bins, pop.survive), smf_edges, volume)
+            smf = smf_from_weights(population_factor(pop, "all") * bins, smf_edges, volume)
             smf_color = jnp.stack([smf_from_weights(bins * population_factor(pop, c), smf_edges, volume)
                                    for c in smf_colors]) if smf_colors else jnp.zeros((0, smf_edges.size - 1), dtype)
         else:
@@ -190,36 +193,6 @@ def make_predictor(catalog, config: StatsConfig, *, model=None, net=None, smhm=N
 
     predictor.model = galaxy_model
     return predictor
-
-
-def _times(w, p):
-    return w if p is None else w * p
-
-
-def population_factor(pop, color: str):
-    """Per-subhalo factor of a sample of ``color``: survival times P(quenched), 1 - P(quenched) or 1."""
-    one = jnp.ones_like(pop.mu)
-    survive = one if pop.survive is None else pop.survive
-    if color == "all":
-        return survive
-    if pop.quenched is None:  # refused at construction by _check_colors
-        raise ValueError(f"color {color!r}: the model has no quenching component")
-    return survive * (pop.quenched if color == "red" else 1.0 - pop.quenched)
-
-
-def _check_colors(config: StatsConfig, model) -> None:
-    """Refuse red / blue statistics for a model without quenching (before anything is computed)."""
-    if model is not None and model.has_quenching:
-        return
-    name = "sham" if model is None else model.name
-    for i, s in enumerate(config.samples):
-        if getattr(s, "color", "all") != "all":
-            raise ValueError(f"config.samples[{i}].color: {s.color!r} needs a model with quenching, but the model "
-                             f"{name!r} has none; compose it with galaxy_halo.quenching() or use color 'all'")
-    colored = [c for c in config.smf_colors if c != "all"]
-    if colored:
-        raise ValueError(f"config.smf_colors: {colored} need a model with quenching, but the model {name!r} has "
-                         "none; compose it with galaxy_halo.quenching()")
 
 
 def predict(theta, catalog, config: StatsConfig, *, model=None, net=None, smhm=None, engine: str = "exact",

@@ -14,7 +14,7 @@ from ..galaxy_halo.components import resolve_smhm
 from .checks import check_theta
 from .weights import galaxy_logsm_pdf_params
 
-__all__ = ["Predictions", "resolve_smhm", "checked_pdf_params"]
+__all__ = ["Predictions", "resolve_smhm", "checked_pdf_params", "population_factor", "check_colors"]
 
 
 class Predictions(NamedTuple):
@@ -64,3 +64,32 @@ def checked_pdf_params(theta, logmpeak, *, smhm, net):
         check_theta(theta, net)
     mu, sigma = galaxy_logsm_pdf_params(theta, logmpeak, smhm=smhm)
     return mu, sigma, concrete
+
+
+def population_factor(pop, color: str):
+    """Per-subhalo factor of a sample of ``color``: survival times P(quenched), 1 - P(quenched) or 1.
+
+    Without a survival component the survival factor is the scalar 1.0 (it
+    broadcasts), so SHAM's weights pay no extra N-length product.
+    """
+    survive = 1.0 if pop.survive is None else pop.survive
+    if color == "all":
+        return survive
+    if pop.quenched is None:  # refused at construction by check_colors
+        raise ValueError(f"color {color!r}: the model has no quenching component")
+    return survive * (pop.quenched if color == "red" else 1.0 - pop.quenched)
+
+
+def check_colors(config: StatsConfig, model) -> None:
+    """Refuse red / blue statistics for a model without quenching (before anything is computed)."""
+    if model is not None and model.has_quenching:
+        return
+    name = "sham" if model is None else model.name
+    for i, s in enumerate(config.samples):
+        if getattr(s, "color", "all") != "all":
+            raise ValueError(f"config.samples[{i}].color: {s.color!r} needs a model with quenching, but the model "
+                             f"{name!r} has none; compose it with galaxy_halo.quenching() or use color 'all'")
+    colored = [c for c in config.smf_colors if c != "all"]
+    if colored:
+        raise ValueError(f"config.smf_colors: {colored} need a model with quenching, but the model {name!r} has "
+                         "none; compose it with galaxy_halo.quenching()")

@@ -150,8 +150,8 @@ def _lowest_edge(config: StatsConfig) -> float:
     return float(min(lows)) if lows else math.inf
 
 
-def node_grid(logmpeak_range, config: StatsConfig, *, smhm, probe_thetas, spacing: float = DEFAULT_NODE_SPACING,
-              max_step: float = MAX_NODE_STEP, margin: float = SUPPORT_MARGIN) -> NodeGrid:
+def node_grid(logmpeak_range, config: StatsConfig, *, smhm=None, probe_thetas, spacing: float = DEFAULT_NODE_SPACING,
+              max_step: float = MAX_NODE_STEP, margin: float = SUPPORT_MARGIN, pdf_params=None) -> NodeGrid:
     """Nodes for the hat-function interpolation of the weights (see the module docstring).
 
     Parameters
@@ -160,7 +160,8 @@ def node_grid(logmpeak_range, config: StatsConfig, *, smhm, probe_thetas, spacin
         Lowest and highest log10 Mpeak [Msun/h] of the catalog.
     config : StatsConfig
     smhm : callable (theta, logmpeak) -> log10 M* [Msun]
-    probe_thetas : ShamParams of (P,) arrays
+        The SHAM median (with Eq. 4's scatter); or give ``pdf_params``.
+    probe_thetas : ShamParams (or any flat parameter NamedTuple) of (P,) arrays
         Thetas over which the support and the narrowest width are bounded (e.g. SHAMNet's domain).
     spacing : float
         Node step as a fraction of the narrowest width ``sigma / (d mu / d m)``.
@@ -168,6 +169,8 @@ def node_grid(logmpeak_range, config: StatsConfig, *, smhm, probe_thetas, spacin
         Largest step [dex].
     margin : float
         Margin [dex] below the lowest Mpeak with non-zero weight.
+    pdf_params : callable (theta, logmpeak) -> (mu, sigma), optional
+        The kernel's median and width of another model (e.g. a composed galaxy-halo model's centrals).
 
     Returns
     -------
@@ -180,9 +183,12 @@ def node_grid(logmpeak_range, config: StatsConfig, *, smhm, probe_thetas, spacin
     grid = np.arange(lo - dm, hi + 2 * dm, dm)
     gj = jnp.asarray(grid)
 
+    if pdf_params is None:
+        def pdf_params(theta, m):
+            return galaxy_logsm_pdf_params(theta, m, smhm=smhm)
+
     def one(theta):
-        mu, sigma = galaxy_logsm_pdf_params(theta, gj, smhm=smhm)
-        return mu, sigma
+        return pdf_params(theta, gj)
 
     mu, sigma = jax.jit(jax.vmap(one))(probe_thetas)
     mu, sigma = np.asarray(mu), np.asarray(sigma)

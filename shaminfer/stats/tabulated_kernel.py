@@ -39,16 +39,16 @@ TABLE_REACH = 2
 
 
 @numba.njit(inline="always")
-def _accumulate(tab, s, ka, ua, ta, kb, tb):
-    ub = 1.0 - tb
-    tab[s, ka, kb] += ua * ub
-    tab[s, ka, kb + 1] += ua * tb
-    tab[s, ka + 1, kb] += ta * ub
-    tab[s, ka + 1, kb + 1] += ta * tb
+def _accumulate(tab, s, ia, va, ib, vb):
+    for e in range(ia.size):
+        if va[e] == 0.0:
+            continue
+        for f in range(ib.size):
+            tab[s, ia[e], ib[f]] += va[e] * vb[f]
 
 
 @numba.njit(parallel=True, cache=True)
-def _table_kernel(xs, ys, zs, ks, ts, col_start, ncell, box, reach, edges2, pimax, cols, out):
+def _table_kernel(xs, ys, zs, idx, val, col_start, ncell, box, reach, edges2, pimax, cols, out):
     """Add the ordered pairs whose first point lies in one of ``cols`` to ``out[thread]``."""
     nchunk = out.shape[0]
     nbin = edges2.size - 1
@@ -81,9 +81,8 @@ def _table_kernel(xs, ys, zs, ks, ts, col_start, ncell, box, reach, edges2, pima
                         xa = xs[a]
                         ya = ys[a]
                         za = zs[a]
-                        ka = ks[a]
-                        ta = ts[a]
-                        ua = 1.0 - ta
+                        ia = idx[a]
+                        va = val[a]
                         lo = za - pimax
                         hi = za + pimax
                         # up to two runs of the column: [lo, hi) wrapped into [0, box)
@@ -120,7 +119,7 @@ def _table_kernel(xs, ys, zs, ks, ts, col_start, ncell, box, reach, edges2, pima
                                 s = 0
                                 while r2 >= edges2[s + 1]:
                                     s += 1
-                                _accumulate(tab, s, ka, ua, ta, ks[j], ts[j])
+                                _accumulate(tab, s, ia, va, idx[j], val[j])
 
 
 def pair_table(pos, node_index, node_frac, n_nodes: int, *, box_size, rp_edges, pi_max, los_axis=2,
@@ -131,10 +130,13 @@ def pair_table(pos, node_index, node_frac, n_nodes: int, *, box_size, rp_edges, 
     ----------
     pos : array (N, 3)
         Positions [Mpc/h] in ``[0, box_size)``.
-    node_index : int array (N,)
-        Lower node ``k_a`` of each point, ``0 <= k_a <= K - 2``.
-    node_frac : array (N,)
-        ``t_a`` in [0, 1]: hat values ``1 - t_a`` at ``k_a`` and ``t_a`` at ``k_a + 1``.
+    node_index : int array (N,) or (N, E)
+        Lower node ``k_a`` of each point, ``0 <= k_a <= K - 2``; or, 2-d, the
+        ``E`` nodes of each point's non-zero basis functions (any basis: a
+        tensor-product hat in several coordinates, say).
+    node_frac : array (N,) or (N, E)
+        ``t_a`` in [0, 1]: hat values ``1 - t_a`` at ``k_a`` and ``t_a`` at ``k_a + 1``;
+        or, 2-d, the basis values at ``node_index`` (``T = sum h_k(a) h_l(b)`` over them).
     n_nodes : int
         ``K``.
     box_size, rp_edges, pi_max, los_axis :
@@ -162,8 +164,13 @@ def pair_table(pos, node_index, node_frac, n_nodes: int, *, box_size, rp_edges, 
     ncell = max(1, min(int(np.floor(box * reach / rp_edges[-1])), 1024))
     order, col_start = grid_order(x, y, z, box, ncell)
     xs, ys, zs = x[order], y[order], z[order]
-    ks = np.ascontiguousarray(np.asarray(node_index, dtype=np.int64)[order])
-    ts = np.ascontiguousarray(np.asarray(node_frac, dtype=np.float64)[order])
+    k = np.asarray(node_index, dtype=np.int64)
+    t = np.asarray(node_frac, dtype=np.float64)
+    if k.ndim == 1:
+        k = np.stack([k, k + 1], axis=1)
+        t = np.stack([1.0 - t, t], axis=1)
+    ks = np.ascontiguousarray(k[order])
+    ts = np.ascontiguousarray(t[order])
     threads = numba.get_num_threads() if nthreads is None else max(1, min(int(nthreads), numba.config.NUMBA_NUM_THREADS))
     out = np.zeros((threads, nbin, n_nodes, n_nodes))
     edges2 = rp_edges**2

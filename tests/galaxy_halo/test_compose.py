@@ -1,5 +1,6 @@
 """compose(): role order, refusals, the 24-parameter model's flat theta, shell checks of theta, and binding a
 catalog (required properties and host structure, named when missing; host masses of centrals and satellites)."""
+import collections
 import itertools
 import re
 
@@ -144,6 +145,8 @@ def test_check_theta():
     with pytest.raises(ValueError, match=r"block 'disruption', field 'dis_k'"):
         m.check_theta(m.defaults()._replace(dis_k=100.0))
     assert m.as_theta(np.asarray(m.defaults())) == m.defaults()
+    wider = collections.namedtuple("Fit", ("m",) + m.fields)(0.01, *m.defaults())  # a fit's theta with a nuisance
+    assert m.as_theta(wider) == m.defaults() and type(m.as_theta(wider)) is m.params_type
 
 
 def test_bind_catalog_refuses_a_missing_property_naming_it_and_the_model(catalog):
