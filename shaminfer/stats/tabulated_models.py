@@ -34,6 +34,7 @@ from __future__ import annotations
 import itertools
 from typing import Callable, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -47,7 +48,8 @@ from .predictions import Predictions, check_colors, population_factor
 from .tabulated_kernel import pair_table
 from .weights import sample_weights, smf_bin_weights
 
-__all__ = ["ModelGrid", "model_grid", "mass_nodes", "probe_thetas", "basis_entries", "make_tabulated_model_predictor"]
+__all__ = ["ModelGrid", "model_grid", "mass_nodes", "probe_thetas", "basis_entries", "symmetric_quadratic_form",
+           "make_tabulated_model_predictor"]
 
 #: Default basis: Mpeak step as a fraction of the narrowest weight width over the probed prior (as the SHAM
 #: engine's node grid, capped at MAX_MASS_STEP dex), host-mass step [dex].
@@ -186,6 +188,27 @@ def _node_subhalos(grid: ModelGrid) -> Subhalos:
     return Subhalos(*(jnp.asarray(np.concatenate(x)) for x in (m, flag, host)), {})
 
 
+def symmetric_quadratic_form(table):
+    """``q(w)[s, i] = w[s] . table[i] . w[s]`` for a table symmetric in its last two axes (I, K, K).
+
+    Its tangent is JAX arithmetic on ``table[i] . w[s]``, which the value computes anyway: by symmetry
+    ``dq = 2 (table[i] . w[s]) . dw[s]``. A value and gradient then read the table once, where automatic
+    differentiation of the contraction reads it twice (the table is the engine's memory traffic).
+    """
+
+    @jax.custom_jvp
+    def q(w):
+        return jnp.einsum("ikl,sl,sk->si", table, w, w)
+
+    @q.defjvp
+    def _q_jvp(primals, tangents):
+        (w,), (dw,) = primals, tangents
+        tw = jnp.einsum("ikl,sl->sik", table, w)
+        return jnp.einsum("sik,sk->si", tw, w), 2.0 * jnp.einsum("sik,sk->si", tw, dw)
+
+    return q
+
+
 def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, probe_thetas=None,
                                    spacing=DEFAULT_MASS_SPACING, max_step=MAX_MASS_STEP, host_step=DEFAULT_HOST_STEP,
                                    sat_thin=DEFAULT_SAT_THIN,
@@ -261,6 +284,7 @@ def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, probe
             for f in range(idx.shape[1]):
                 np.add.at(overlap, (idx[:, e], idx[:, f]), val[:, e] * val[:, f])
         overlap = jnp.asarray(overlap)
+        pair_form, overlap_form = symmetric_quadratic_form(pair), symmetric_quadratic_form(overlap[None])
         rr_frac = jnp.asarray(cylinder_shell_volumes(rp_edges, pi_max) / volume)
     else:
         pair = overlap = rr_frac = None
@@ -318,8 +342,8 @@ def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, probe
             smf, smf_color = jnp.zeros((0,), dtype), jnp.zeros((len(smf_colors), 0), dtype)
         w = weights_of(pop)
         if pair is not None:
-            dd = jnp.einsum("sk,ikl,sl->si", w, pair, w)
-            s1, s2 = w @ count, jnp.einsum("sk,kl,sl->s", w, overlap, w)
+            dd = pair_form(w)
+            s1, s2 = w @ count, overlap_form(w)[:, 0]
             wp = 2.0 * pi_max * (dd / ((s1 * s1 - s2)[:, None] * rr_frac) - 1.0)
         else:
             wp = jnp.zeros((nsample, nrp), dtype)

@@ -7,7 +7,7 @@ import pytest
 from shaminfer.catalogs import small_test_universe
 from shaminfer.galaxy_halo import compose, disruption, parametric, quenching, sham, stellar_mass_offset
 from shaminfer.stats import make_config, make_predictor, threshold_sample
-from shaminfer.stats.tabulated_models import make_tabulated_model_predictor, probe_thetas
+from shaminfer.stats.tabulated_models import make_tabulated_model_predictor, probe_thetas, symmetric_quadratic_form
 
 MODEL = compose(parametric(), quenching(), stellar_mass_offset())
 #: Measured largest |tab / exact - 1| on this set-up: 3.2e-3 (w_p of the red sample); the bound leaves a margin.
@@ -84,3 +84,33 @@ def test_a_theta_outside_the_probed_prior_is_refused_at_a_concrete_call(catalog,
     tab(MODEL.defaults(**low))  # inside the probed support
     with pytest.raises(ValueError, match="below the tabulated engine's lowest node .* outside the probed prior"):
         tab(MODEL.defaults(logsm_0=10.4, sigma_lo=0.6, sigma_hi=0.5, dlogsm=0.1))
+
+
+def test_symmetric_quadratic_form_value_and_derivatives_match_plain_autodiff():
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(3, 7, 7))
+    table = jnp.asarray(a + np.swapaxes(a, 1, 2))
+    w = jnp.asarray(rng.normal(size=(2, 7)))
+    q = symmetric_quadratic_form(table)
+
+    def plain(x):
+        return jnp.einsum("sk,ikl,sl->si", x, table, x)
+
+    np.testing.assert_allclose(q(w), plain(w), rtol=1e-13)
+    np.testing.assert_allclose(jax.jacfwd(q)(w), jax.jacfwd(plain)(w), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(jax.jacrev(q)(w), jax.jacrev(plain)(w), rtol=1e-12, atol=1e-12)
+    g = jax.grad(lambda x: jnp.sum(jnp.sin(jax.jit(q)(x))))(w)
+    np.testing.assert_allclose(g, jax.grad(lambda x: jnp.sum(jnp.sin(plain(x))))(w), rtol=1e-12, atol=1e-12)
+
+
+def test_the_engine_tables_are_symmetric_as_its_quadratic_forms_assume(catalog, config):
+    from shaminfer.stats.tabulated_kernel import pair_table
+    from shaminfer.stats.tabulated_models import basis_entries, model_grid
+    from shaminfer.galaxy_halo import subhalo_arrays
+
+    grid = model_grid(MODEL, catalog, config)
+    idx, val = basis_entries(grid, subhalo_arrays(MODEL, catalog))
+    pair = pair_table(catalog.pos, idx, val, grid.n_nodes, box_size=float(catalog.box_size),
+                      rp_edges=np.asarray(config.rp_edges), pi_max=float(config.pi_max), nthreads=1)
+    assert np.abs(pair).max() > 0
+    np.testing.assert_allclose(pair, np.swapaxes(pair, 1, 2), rtol=1e-12, atol=1e-12 * np.abs(pair).max())
