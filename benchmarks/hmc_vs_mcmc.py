@@ -87,7 +87,7 @@ def _log(msg):
 
 
 def diagnostics(theta_draws):
-    """(max R-hat, min bulk ESS) over the 4 theta components; ``theta_draws`` (chain, draw, 4)."""
+    """(max R-hat, min bulk ESS) over the theta components; ``theta_draws`` (chain, draw, d)."""
     import arviz as az
 
     ds = az.convert_to_dataset({"theta": np.asarray(theta_draws)})
@@ -96,13 +96,20 @@ def diagnostics(theta_draws):
     return rhat, ess
 
 
-def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds, dense_mass, chain_method):
+def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds, dense_mass, chain_method, dim=4,
+             init_u=None):
+    """NumPyro NUTS on ``u`` in (-1, 1)^dim, extended by ``samples`` until R-hat <= 1.01 or ``max_seconds``.
+
+    ``init_u`` (chains, dim): starting points (default: NumPyro's uniform draws in the unconstrained space).
+    Returns seconds, R-hat, min bulk ESS, draws and ``grad_evals``: leapfrog steps (likelihood value + gradient
+    evaluations) of every chain, warm-up included.
+    """
     import numpyro
     import numpyro.distributions as dist
     from numpyro.infer import MCMC, NUTS
 
     def model():
-        u = numpyro.sample("u", dist.Uniform(-1.0, 1.0).expand([4]).to_event(1))
+        u = numpyro.sample("u", dist.Uniform(-1.0, 1.0).expand([dim]).to_event(1))
         numpyro.factor("loglike", loglike_u(u))
 
     t0 = time.perf_counter()
@@ -110,21 +117,29 @@ def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds,
     kernel = NUTS(model, target_accept_prob=0.8, dense_mass=dense_mass)
     mcmc = MCMC(kernel, num_warmup=warmup, num_samples=samples, num_chains=chains, chain_method=chain_method,
                 progress_bar=False)
-    mcmc.run(jax.random.PRNGKey(seed))
-    draws.append(np.asarray(mcmc.get_samples(group_by_chain=True)["u"]))
+    init = None
+    if init_u is not None:  # Uniform(-1, 1) is sampled as u = 2 sigmoid(z) - 1
+        p = 0.5 * (np.asarray(init_u, dtype=np.float64) + 1.0)
+        init = {"u": jnp.asarray(np.log(p) - np.log1p(-p))}
+    mcmc.warmup(jax.random.PRNGKey(seed), extra_fields=("num_steps",), collect_warmup=True, init_params=init)
+    grad_evals = int(np.sum(mcmc.get_extra_fields()["num_steps"]))
+    key = mcmc.post_warmup_state.rng_key
     while True:
+        mcmc.run(key, extra_fields=("num_steps",))
+        grad_evals += int(np.sum(mcmc.get_extra_fields()["num_steps"]))
+        draws.append(np.asarray(mcmc.get_samples(group_by_chain=True)["u"]))
         u = np.concatenate(draws, axis=1)
         theta = np.asarray(to_theta(u))
         rhat, ess = diagnostics(theta)
         elapsed = time.perf_counter() - t0
-        _log(f"NUTS: {u.shape[0]} chains x {u.shape[1]} draws, R-hat {rhat:.4f}, min bulk ESS {ess:.0f}, "
-             f"{elapsed:.1f} s")
+        _log(f"NUTS (d={dim}): {u.shape[0]} chains x {u.shape[1]} draws, R-hat {rhat:.4f}, min bulk ESS {ess:.0f}, "
+             f"{grad_evals} gradients, {elapsed:.1f} s")
         if rhat <= 1.01 or elapsed > max_seconds:
             break
         mcmc.post_warmup_state = mcmc.last_state
-        mcmc.run(mcmc.post_warmup_state.rng_key)
-        draws.append(np.asarray(mcmc.get_samples(group_by_chain=True)["u"]))
-    return dict(seconds=elapsed, rhat=rhat, ess=ess, draws=u.shape[0] * u.shape[1])
+        key = mcmc.post_warmup_state.rng_key
+    return dict(seconds=elapsed, rhat=rhat, ess=ess, draws=u.shape[0] * u.shape[1], grad_evals=grad_evals,
+                converged=rhat <= 1.01)
 
 
 def run_nuts_blackjax(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds):
@@ -172,13 +187,16 @@ def run_nuts_blackjax(loglike_u, to_theta, *, chains, warmup, samples, seed, max
     return dict(seconds=elapsed, rhat=rhat, ess=ess, draws=u.shape[0] * u.shape[1])
 
 
-def run_emcee(log_prob, *, walkers, chunk, seed, max_seconds, vectorize, to_theta, name, min_chunks=1):
-    """emcee in chunks until R-hat <= 1.01 on the second half (walkers as chains) or ``max_seconds``."""
+def run_emcee(log_prob, *, walkers, chunk, seed, max_seconds, vectorize, to_theta, name, min_chunks=1, dim=4,
+              p0=None):
+    """emcee in chunks until R-hat <= 1.01 on the second half (walkers as chains) or ``max_seconds``.
+
+    ``p0`` (walkers, dim): starting points (default: uniform in (-0.9, 0.9)^dim)."""
     import emcee
 
     rng = np.random.default_rng(seed)
-    p0 = rng.uniform(-0.9, 0.9, (walkers, 4))
-    sampler = emcee.EnsembleSampler(walkers, 4, log_prob, vectorize=vectorize)
+    p0 = rng.uniform(-0.9, 0.9, (walkers, dim)) if p0 is None else np.asarray(p0, dtype=np.float64)
+    sampler = emcee.EnsembleSampler(walkers, dim, log_prob, vectorize=vectorize)
     t0 = time.perf_counter()
     state = p0
     nchunk = 0

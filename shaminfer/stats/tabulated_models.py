@@ -177,6 +177,21 @@ def _entry_sums(idx, val, values, n_nodes):
     return out
 
 
+def compact_nodes(idx, val, n_nodes: int):
+    """Drop the nodes no subhalo touches (e.g. satellites heavier than their host's node).
+
+    Returns the entries' indices into the kept nodes and the kept nodes' original indices. Nodes without
+    entries contribute nothing to any table, so the statistics are unchanged, and the tables shrink by the
+    square of the kept fraction.
+    """
+    touched = np.zeros(n_nodes, dtype=bool)
+    touched[idx[val != 0]] = True
+    used = np.flatnonzero(touched)
+    remap = np.zeros(n_nodes, dtype=np.int64)
+    remap[used] = np.arange(used.size)
+    return np.where(val != 0, remap[idx], 0), used
+
+
 def _node_subhalos(grid: ModelGrid) -> Subhalos:
     """Subhalos at the nodes: centrals (Mpeak nodes), then satellites (Mpeak x host mass)."""
     m, host, flag = [grid.cen], [grid.cen], [np.ones(grid.cen.size)]
@@ -266,15 +281,16 @@ def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, probe
     grid = model_grid(model, catalog, config, probes=probe_thetas, spacing=spacing, max_step=max_step,
                       host_step=host_step, sat_thin=sat_thin)
     dropped = np.flatnonzero(arrays["logmpeak"] < grid.cen[0])
-    K = grid.n_nodes
+    idx, val = basis_entries(grid, arrays)
+    idx, used = compact_nodes(idx, val, grid.n_nodes)
+    K = used.size
     table_bytes = 8 * max(nrp, 1) * K * K
     if nrp and nsample and table_bytes > max_table_gb * 1e9:
         raise ValueError(f"engine='tabulated': the basis for the model {model.name!r} has {K} nodes "
                          f"({grid.cen.size} central, axes {dict(zip(grid.sat_names, [a.size for a in grid.sat_axes]))}"
                          f" for satellites), a {table_bytes / 1e9:.1f} GB pair table above max_table_gb = "
                          f"{max_table_gb:g}; coarsen the steps or use engine='exact'")
-    nodes_sub = _node_subhalos(grid)
-    idx, val = basis_entries(grid, arrays)
+    nodes_sub = Subhalos(*(x[used] for x in _node_subhalos(grid)[:3]), {})
     count = _entry_sums(idx, val, np.ones(idx.shape[0]), K)
     if nrp and nsample:
         pair = jnp.asarray(pair_table(catalog.pos, idx, val, K, box_size=box, rp_edges=rp_edges, pi_max=pi_max,
@@ -354,4 +370,5 @@ def make_tabulated_model_predictor(catalog, config: StatsConfig, model, *, probe
     predictor.model = model
     predictor.grid = grid
     predictor.table_bytes = table_bytes
+    predictor.n_nodes = K  # nodes kept (those some subhalo touches)
     return predictor

@@ -114,3 +114,20 @@ def test_the_engine_tables_are_symmetric_as_its_quadratic_forms_assume(catalog, 
                       rp_edges=np.asarray(config.rp_edges), pi_max=float(config.pi_max), nthreads=1)
     assert np.abs(pair).max() > 0
     np.testing.assert_allclose(pair, np.swapaxes(pair, 1, 2), rtol=1e-12, atol=1e-12 * np.abs(pair).max())
+
+
+def test_compact_nodes_keeps_exactly_the_touched_nodes_and_remaps_entries():
+    from shaminfer.stats.tabulated_models import compact_nodes
+
+    idx = np.array([[0, 3], [3, 5], [5, 6], [2, 0]])
+    val = np.array([[0.5, 0.5], [0.2, 0.8], [1.0, 0.0], [0.0, 0.0]])
+    new, used = compact_nodes(idx, val, 8)
+    np.testing.assert_array_equal(used, [0, 3, 5])
+    np.testing.assert_array_equal(new[val != 0], [0, 1, 1, 2, 2])
+    np.testing.assert_array_equal(used[new[val != 0]], idx[val != 0])
+
+
+def test_the_engine_drops_untouched_satellite_nodes(engines):
+    _, tab = engines
+    assert tab.grid.cen.size < tab.n_nodes < tab.grid.n_nodes  # satellites heavier than their host's node
+    assert tab.table_bytes == 8 * 11 * tab.n_nodes ** 2
