@@ -5,7 +5,8 @@ One likelihood, one engine, one machine, one run; only the number of free parame
 * model: ``compose(parametric(), quenching())`` (:mod:`shaminfer.galaxy_halo`: the App. C SMHM, its
   mass-dependent scatter and quenching, 19 parameters) plus a multiplicative shear bias ``m`` on Delta Sigma
   (``DS -> (1 + m) DS``): 20 parameters;
-* catalog: the default universe (175 Mpc/h; ``--box-size`` for a smaller one);
+* catalog: the default universe (175 Mpc/h; ``--box-size`` for a smaller one) with lensing profiles down to
+  log10 Mpeak = 11, as the demo's;
 * statistics: the demo's binning (``engine_speed.DEMO_STATS``): SMF of all, red and blue galaxies in 8 bins;
   w_p and Delta Sigma of the samples log10 M* >= 10.5 red, >= 10.5 blue and >= 11 (all);
 * engine: the tabulated engine for composed models (``make_predictor(..., model=..., engine="tabulated")``);
@@ -58,7 +59,6 @@ from shaminfer import configure_jax  # noqa: E402
 configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from engine_speed import demo_setup  # noqa: E402
 from hmc_vs_mcmc import _log, run_emcee, run_nuts  # noqa: E402
 
 #: Free parameters in order: d = 4 frees the first four, d = 10 the first ten, d = 20 all of them.
@@ -68,6 +68,8 @@ ORDER = ("logsm_0", "sigma_hi", "fq_cen_x0", "m",
          "fq_sat_x0")
 DIMS = (4, 10, 20)
 SHEAR_PRIOR = (-0.05, 0.05)
+#: Half-width [in each parameter's units] of the SMHM parameters' prior around theta_true (see the docstring).
+SMHM_HALFWIDTH = 0.1
 
 
 def setup_catalog(box_size=None):
@@ -75,7 +77,15 @@ def setup_catalog(box_size=None):
     from shaminfer.galaxy_halo import compose, parametric, quenching
     from shaminfer.stats import threshold_sample
 
-    catalog, config, _, _ = demo_setup(box_size)
+    from shaminfer.app.forward import build_stats_config
+    from shaminfer.catalogs import DEFAULT_UNIVERSE_PARAMS, synthetic_universe
+    from engine_speed import DEMO_STATS
+
+    # the demo's catalog: lensing profiles down to log10 Mpeak = 11 (the default universe stops at 11.5), so that
+    # Delta Sigma of the log10 M* >= 10.5 samples stays defined over the whole prior
+    catalog = synthetic_universe(0, box_size=box_size, progress=sys.stderr.isatty(),
+                                 params=DEFAULT_UNIVERSE_PARAMS._replace(profile_logmpeak_min=11.0))
+    config = build_stats_config(DEMO_STATS, catalog)
     config = config._replace(samples=(threshold_sample(10.5, color="red"), threshold_sample(10.5, color="blue"),
                                       threshold_sample(11.0)), smf_colors=("red", "blue"))
     model = compose(parametric(), quenching())
@@ -83,9 +93,8 @@ def setup_catalog(box_size=None):
     return catalog, config, model
 
 
-def setup(box_size=None, frac_err=0.05):
+def setup(box_size=None, frac_err=0.05, smhm_halfwidth=SMHM_HALFWIDTH):
     """Model, tabulated predictor, data and errors of the benchmark's likelihood (see the module docstring)."""
-    from shaminfer.galaxy_halo import block_of
     from shaminfer.stats import make_predictor
 
     catalog, config, model = setup_catalog(box_size)
@@ -95,9 +104,22 @@ def setup(box_size=None, frac_err=0.05):
          f"built in {time.perf_counter() - t0:.1f} s")
     truth = model.defaults()
     data = _flat(make_predictor(catalog, config, model=model)(truth), 0.0)
-    ranges = {f: block_of(model.blocks, f).prior[f] for f in model.fields}
-    ranges["m"] = SHEAR_PRIOR
+    ranges = prior_ranges(model, truth, smhm_halfwidth)
     return model, tab, truth, data, frac_err * jnp.abs(data), ranges
+
+
+def prior_ranges(model, truth, smhm_halfwidth=SMHM_HALFWIDTH):
+    """Uniform prior range of every parameter: the blocks' default ranges, ``m`` in :data:`SHEAR_PRIOR`, and the
+    App. C SMHM's eight parameters within ``smhm_halfwidth`` of theta_true (0: their default ranges)."""
+    from shaminfer.galaxy_halo import SMHM_BLOCK, block_of
+
+    ranges = {f: tuple(block_of(model.blocks, f).prior[f]) for f in model.fields}
+    if smhm_halfwidth > 0:
+        for f in SMHM_BLOCK.fields:
+            t = float(getattr(truth, f))
+            ranges[f] = (t - smhm_halfwidth, t + smhm_halfwidth)
+    ranges["m"] = SHEAR_PRIOR
+    return ranges
 
 
 def _flat(pred, m):
@@ -199,6 +221,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--box-size", type=float, default=None, help="smaller synthetic universe [Mpc/h]")
     ap.add_argument("--frac-err", type=float, default=0.05)
+    ap.add_argument("--smhm-halfwidth", type=float, default=SMHM_HALFWIDTH,
+                    help="prior half-width of the 8 SMHM parameters around theta_true (0: the blocks' ranges)")
     ap.add_argument("--dims", type=int, nargs="+", default=list(DIMS))
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=500)
@@ -211,7 +235,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if any(d < 1 or d > len(ORDER) for d in args.dims):
         ap.error(f"--dims: expected values in 1..{len(ORDER)}, found {args.dims}")
-    model, tab, truth, data, err, ranges = setup(args.box_size, args.frac_err)
+    model, tab, truth, data, err, ranges = setup(args.box_size, args.frac_err, args.smhm_halfwidth)
     rows = [run_dim(model, tab, truth, data, err, ranges, d, args) for d in args.dims]
     if args.figure:
         plot(rows, Path(args.figure))

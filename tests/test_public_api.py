@@ -32,7 +32,8 @@ PINNED = {
         save_mock shamnet_domain theta_summary truth_coverage
         SMFColorTerm fit_blocks model_prior nuisance_blocks shear_bias_block with_shear_bias""",
     "shaminfer.galaxy_halo": """
-        ParamBlock make_block check_blocks params_type make_params fit_fields block_of check_params_in_blocks
+        ParamBlock make_block check_blocks params_type params_type_of_fields make_params fit_fields block_of
+        check_params_in_blocks
         Component Population Subhalos ROLES GalaxyModel compose bind_catalog subhalo_arrays as_model
         sham parametric quenching disruption stellar_mass_offset resolve_smhm
         SHAM_BLOCK SMHM_BLOCK MASS_SCATTER_BLOCK QUENCHING_BLOCK DISRUPTION_BLOCK SM_OFFSET_BLOCK
@@ -70,12 +71,13 @@ MOCK_KEYS = """
     catalog.source catalog.seed catalog.box_size catalog.redshift catalog.logmpeak_min catalog.profile_logmpeak_min
     catalog.path catalog.mass_column catalog.columns catalog.missing_host catalog.particles catalog.particle_mass
     stats.smf_edges stats.samples stats.rp_edges stats.pi_max stats.ds_rebin stats.statistics forward.engine
-    forward.shamnet
+    forward.shamnet stats.smf_colors model.components model.disruption_proxy
     mock.theta_true mock.covariance mock.jackknife_n_side mock.noise mock.noise_seed mock.diag_regularization
     mock.output"""
 FIT_KEYS = """
     data run_dir terms wp_samples delta_sigma_samples forward.engine forward.shamnet prior.kind prior.margin
-    prior.lo prior.hi likelihood.family likelihood.df sampler.backend sampler.num_chains sampler.num_warmup sampler.num_samples
+    prior.lo prior.hi likelihood.family likelihood.df likelihood.shear_bias model.components model.disruption_proxy
+    sampler.backend sampler.num_chains sampler.num_warmup sampler.num_samples
     sampler.chunk_size sampler.seed sampler.target_accept sampler.max_tree_depth sampler.dense_mass sampler.init
     sampler.progress_bar output.plots"""
 

@@ -5,6 +5,7 @@ stages before it) and is the only layer that reads configuration files,
 writes run folders and draws plots:
 
 * :mod:`.config`, :mod:`.toml_io` -- the ``mock`` / ``fit`` TOML schema (every key documented there);
+  :mod:`.model_config` -- its ``[model]`` table (any galaxy-halo model) and the checks against the model;
 * :mod:`.forward` -- the forward model and jackknife resamplings built from a configuration;
 * :mod:`.mock_io` -- mock data files; :mod:`.fit` -- resumable, checkpointed NUTS runs;
 * :mod:`.pipeline` -- ``shaminfer mock`` and ``shaminfer fit`` end to end;

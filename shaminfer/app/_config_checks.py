@@ -10,7 +10,7 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["Refused", "check_writable", "check_catalog", "FILE_SOURCES"]
+__all__ = ["Refused", "check_writable", "check_catalog", "catalog_entry_names", "FILE_SOURCES"]
 
 #: Sources read from a user's file (``catalog.path``); the others are generated.
 FILE_SOURCES = ("file", "hlist", "halotools")
@@ -41,8 +41,9 @@ def check_writable(path: Path, *, key: str, folder: bool = False) -> None:
         raise Refused(f"key '{key}': expected a writable location, found {parent} is not writable")
 
 
-def _has_lensing_or_particles(path: Path) -> bool:
-    """Whether a catalog file in our schema holds lensing profiles or particles (reads its entry names only)."""
+def catalog_entry_names(path: Path) -> list | None:
+    """Entry names of a catalog file in our schema (``.npz`` members or HDF5 root keys; read by name only),
+    or None when the file cannot be read here (the loader then says why)."""
     import zipfile
 
     names: list = []
@@ -56,7 +57,13 @@ def _has_lensing_or_particles(path: Path) -> bool:
         with contextlib.suppress(OSError):
             with h5py.File(path, "r") as f:
                 names = list(f.keys())
-    return not names or "lensing_rbins" in names or "particle_pos" in names  # unreadable: the loader says why
+    return names or None
+
+
+def _has_lensing_or_particles(path: Path) -> bool:
+    """Whether a catalog file in our schema holds lensing profiles or particles (reads its entry names only)."""
+    names = catalog_entry_names(path)
+    return names is None or "lensing_rbins" in names or "particle_pos" in names  # unreadable: the loader says why
 
 
 def check_catalog(cat: dict, statistics: list) -> None:

@@ -69,9 +69,10 @@ def _print_files(files) -> int:
 @register_command
 def add_mock_parser(subparsers):
     p = _toml_command(subparsers, "mock", _cmd_mock, help="make a mock data file from a TOML configuration",
-                      description="Compute the SMF, w_p and Delta Sigma with the exact forward model at theta_true, "
-                                  "their jackknife (or given) covariance and optional noise, and save them to one "
-                                  ".npz file (see shaminfer.app.config).")
+                      description="Compute the SMF, w_p and Delta Sigma (and colour SMFs) of the configured "
+                                  "galaxy-halo model with the exact forward model at theta_true, their jackknife "
+                                  "(or given) covariance and optional noise, and save them to one .npz file (see "
+                                  "shaminfer.app.config).")
     p.add_argument("--output", type=Path, default=None, help="override mock.output")
     return p
 
@@ -85,8 +86,9 @@ def _cmd_mock(args) -> int:
         cfg = cfg._replace(output=args.output.resolve())
     mock = run_mock(cfg)
     _print(f"mock written to {cfg.output}")
-    _print(f"  smf {mock.smf.shape}, wp {mock.wp.shape}, delta_sigma {mock.delta_sigma.shape}; "
-           f"theta_true {tuple(round(x, 5) for x in mock.theta_true)}")
+    colors = f", smf_color {mock.smf_color.shape}" if mock.smf_color.size else ""
+    _print(f"  smf {mock.smf.shape}, wp {mock.wp.shape}, delta_sigma {mock.delta_sigma.shape}{colors}; "
+           f"theta_true {dict((k, round(float(x), 5)) for k, x in zip(mock.theta_true._fields, mock.theta_true))}")
     return 0
 
 

@@ -24,7 +24,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from .atomic import atomic_write_text
-from ..inference.diagnostics import convergence, parameter_names
+from ..inference.diagnostics import convergence, parameter_names, stored_truth
 from .fit import load_posterior
 from ..inference.inference_data import import_arviz
 from .plots import corner_plot, forest_plot
@@ -138,10 +138,7 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, *, names: 
         if not complete:
             names[i] = f"{names[i]} (partial: {done}/{target if target is not None else '?'} draws)"
             partial.append(names[i])
-    truths = None
-    raw = idatas[0].attrs.get("theta_true")
-    if raw is not None and np.all(np.isfinite(np.asarray(raw, dtype=float))):
-        truths = np.asarray(raw, dtype=float)
+    truths = stored_truth(idatas[0]) or None  # by parameter name: runs may have different parameters
     files = {
         "forest": forest_plot(idatas, names, out_dir / "forest.png", truths=truths),
         "pair": corner_plot(idatas, out_dir / "pair.png", labels=names, truths=truths),

@@ -20,17 +20,25 @@ Mock configuration (``shaminfer mock CONFIG``)::
     [stats]              # StatsConfig: bins and samples
     smf_edges = {lo = 9.75, hi = 11.75, n = 9}     # or an explicit list of edges, log10 Msun
     samples = [{kind = "threshold", lo = 10.0}, {kind = "bin", lo = 10.0, hi = 10.5}]
+                         # a sample may add color = "red" | "blue" | "all" (default; red/blue need quenching)
     rp_edges = {lo = 0.5, hi = 20.0, n = 7}        # or a list; log-spaced, Mpc/h
     pi_max = 20.0                                  # Mpc/h
     ds_rebin = 3                                   # merge the catalog's lensing annuli 3 at a time
     statistics = ["smf", "wp", "delta_sigma"]      # what the mock computes (delta_sigma needs lensing)
+    smf_colors = []                                # e.g. ["red", "blue"]: colour SMFs too (smf_color)
 
     [forward]
     engine = "tabulated" # forward-model engine of the fits ("exact", "corrfunc", "tabulated"); mocks use "exact"
     shamnet = ""         # path to SHAMNet weights ("" = the shipped default)
 
+    [model]              # the galaxy-halo model (see model_config.py); no table = SHAM
+    components = ["sham"]  # from "sham", "parametric", "quenching", "disruption", "stellar_mass_offset"
+    disruption_proxy = ""  # (with "disruption") the catalog property it reads; "" = "vmax_frac"
+
     [mock]
     theta_true = {logphi_star = -2.301, alpha = -1.07, sigma_lo = 0.35, sigma_hi = 0.22}
+                              # SHAM: all four required; other models: any fields by name, the rest
+                              # take their blocks' defaults (e.g. {fq_cen_hi = 0.8} or {})
     covariance = "jackknife"  # or the path of an .npz with cov_smf, cov_wp, cov_delta_sigma
     jackknife_n_side = 3      # n_side^3 subvolumes
     noise = false             # add a draw from the covariance
@@ -42,22 +50,32 @@ Fit configuration (``shaminfer fit CONFIG``)::
 
     data = "mock.npz"              # from `shaminfer mock` (or the same layout, see mock.py)
     run_dir = "runs/fit"           # default: next to the config, named after it
-    terms = []                     # likelihood terms; [] = every statistic in the data file
+    terms = []                     # likelihood terms from "smf", "wp", "delta_sigma", "smf_color" (one
+                                   # term smf_<colour> per colour); [] = every statistic in the data file
     wp_samples = [0, 1, 2]         # default: every sample in the data file
     delta_sigma_samples = [0, 1, 2]
 
     [forward]                      # optional: overrides the data file's forward model
     engine = "exact"
 
+    [model]                        # optional: empty values keep the data file's model
+    components = []                # e.g. ["parametric", "quenching"]
+    disruption_proxy = ""
+
     [prior]
-    kind = "domain"                # SHAMNet's training box (priors.domain_prior), or "box"
+    kind = "domain"                # "domain": every block on its default prior, SHAM on SHAMNet's training
+                                   # box (priors.domain_prior); "box": SHAM's four in a box (lo, hi);
+                                   # "model" (default when [model] is given): "domain" with single
+                                   # fields' ranges replaced by name, any parameter (model_prior)
     margin = 0.02
     # lo = {logphi_star = ..., alpha = ..., sigma_lo = ..., sigma_hi = ...}  (kind = "box")
     # hi = {...}
+    # lo = {fq_cen_hi = 0.6, m = -0.1}, hi = {fq_cen_hi = 0.9}                (kind = "model")
 
     [likelihood]                   # the family of every term (inference.families)
     family = "gaussian"            # or "student_t" (heavy tails; covariance = df / (df - 2) x the matrix)
     df = 5.0                       # Student-t degrees of freedom
+    shear_bias = false             # true: Delta Sigma -> (1 + m) Delta Sigma, m a fitted nuisance
 
     [sampler]                      # sampling.SamplerSettings
     backend = "numpyro"            # or "blackjax"
@@ -77,8 +95,9 @@ Fit configuration (``shaminfer fit CONFIG``)::
 
 Relative paths are relative to the configuration file. Statistics the
 catalog cannot give (Delta Sigma of a catalog with neither lensing profiles
-nor particles) and missing input files are refused here, before any
-computation. An unknown key, a
+nor particles), a model needing a catalog property the catalog lacks, red or
+blue statistics of a model without quenching, and missing input files are
+refused here, before any computation. An unknown key, a
 value of the wrong type or out of range, or a missing required key raises
 :class:`ConfigError` naming the key.
 """
@@ -88,10 +107,11 @@ import difflib
 from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple
 
-from ..ingredients import ShamParams
+from ..stats.config import SAMPLE_COLORS
 from ..stats.predict import ENGINES
 from ..inference.sampling import BACKENDS, DEFAULT_SAMPLER_PDICT, SamplerSettings
 from ._config_checks import FILE_SOURCES, Refused, check_catalog, check_writable
+from . import model_config as mc
 from .toml_io import load_toml
 
 __all__ = [
@@ -99,6 +119,7 @@ __all__ = [
     "MockConfig",
     "FitConfig",
     "TERM_KINDS",
+    "STATISTICS",
     "parse_mock_config",
     "parse_fit_config",
     "load_mock_config",
@@ -106,10 +127,15 @@ __all__ = [
     "edges_from_spec",
 ]
 
-TERM_KINDS = ("smf", "wp", "delta_sigma")
+#: What a mock computes (``stats.statistics``); the colour SMFs follow ``stats.smf_colors``.
+STATISTICS = ("smf", "wp", "delta_sigma")
+#: Likelihood terms of a fit: the statistics, and ``smf_color`` (one term ``smf_<colour>`` per colour).
+TERM_KINDS = STATISTICS + ("smf_color",)
 CATALOG_SOURCES = ("synthetic", "small_test") + FILE_SOURCES
 
 _REQUIRED = object()
+#: theta_true's default: required for SHAM, the blocks' defaults for any other model.
+_BY_MODEL = object()
 
 
 class ConfigError(ValueError):
@@ -210,24 +236,21 @@ def _check_names(v) -> str | None:
 
 def _check_samples(v) -> str | None:
     msg = ('a non-empty list of tables {kind = "threshold", lo = <log10 M*>} or '
-           '{kind = "bin", lo = <log10 M*>, hi = <log10 M*> > lo}')
+           '{kind = "bin", lo = <log10 M*>, hi = <log10 M*> > lo}, each with an optional '
+           f'color from {list(SAMPLE_COLORS)}')
     if not v:
         return msg
     for s in v:
         if not isinstance(s, Mapping) or s.get("kind") not in ("threshold", "bin"):
             return msg
         keys = {"kind", "lo"} if s["kind"] == "threshold" else {"kind", "lo", "hi"}
-        if set(s) != keys or not all(_is_type(s[k], (float,)) for k in keys - {"kind"}):
+        if set(s) - {"color"} != keys or not all(_is_type(s[k], (float,)) for k in keys - {"kind"}):
+            return msg
+        if s.get("color", "all") not in SAMPLE_COLORS:
             return msg
         if s["kind"] == "bin" and not s["lo"] < s["hi"]:
             return msg
     return None
-
-
-def _check_theta(v) -> str | None:
-    msg = f"a table with the 4 numbers {list(ShamParams._fields)}"
-    ok = set(v) == set(ShamParams._fields) and all(_is_type(x, (float,)) for x in v.values())
-    return None if ok else msg
 
 
 def _check_int_list(v) -> str | None:
@@ -235,9 +258,18 @@ def _check_int_list(v) -> str | None:
     return None if ok else "a non-empty list of distinct sample indices >= 0"
 
 
-def _check_terms(v) -> str | None:
-    ok = v and all(t in TERM_KINDS for t in v) and len(set(v)) == len(v)
-    return None if ok else f"a non-empty list of distinct names from {list(TERM_KINDS)}"
+def _check_names_from(options):
+    def check(v) -> str | None:
+        ok = v and all(t in options for t in v) and len(set(v)) == len(v)
+        return None if ok else f"a non-empty list of distinct names from {list(options)}"
+    return check
+
+
+_check_terms = _check_names_from(TERM_KINDS)
+
+
+def _check_components(v) -> str | None:  # the names themselves: model_config (with the closest name)
+    return None if all(isinstance(x, str) for x in v) else f"a list of names from {list(mc.MODEL_COMPONENTS)}"
 
 
 _FORWARD_SCHEMA = {
@@ -267,11 +299,16 @@ _MOCK_SCHEMA = {
         "rp_edges": _Field((list, dict), {"lo": 0.5, "hi": 20.0, "n": 7}, _check_rp_edges),
         "pi_max": _Field((float,), 20.0, _positive),
         "ds_rebin": _Field((int,), 3, _min(1)),
-        "statistics": _Field((list,), list(TERM_KINDS), _check_terms),
+        "statistics": _Field((list,), list(STATISTICS), _check_names_from(STATISTICS)),
+        "smf_colors": _Field((list,), [], lambda v: None if not v else _check_names_from(SAMPLE_COLORS)(v)),
     },
     "forward": _FORWARD_SCHEMA,
+    "model": {
+        "components": _Field((list,), list(mc.DEFAULT_MODEL["components"]), _check_components),
+        "disruption_proxy": _Field((str,), ""),
+    },
     "mock": {
-        "theta_true": _Field((dict,), _REQUIRED, _check_theta),
+        "theta_true": _Field((dict,), _BY_MODEL),
         "covariance": _Field((str,), "jackknife"),
         "jackknife_n_side": _Field((int,), 3, _min(2)),
         "noise": _Field((bool,), False),
@@ -280,6 +317,9 @@ _MOCK_SCHEMA = {
         "output": _Field((str,), "mock.npz"),
     },
 }
+
+#: ``prior.kind``: SHAMNet's box for SHAM and block defaults ("domain"), SHAM's box ("box"), per-field ranges.
+PRIOR_KINDS = ("domain", "box", "model")
 
 _SAMPLER_CHECKS = {
     "backend": _one_of(BACKENDS), "num_chains": _min(1), "num_warmup": _min(1), "num_samples": _min(1),
@@ -296,15 +336,20 @@ _FIT_SCHEMA = {
     "delta_sigma_samples": _Field((list,), [], lambda v: None if not v else _check_int_list(v)),
     "forward": {"engine": _Field((str,), "", lambda v: None if not v else _one_of(ENGINES)(v)),
                 "shamnet": _Field((str,), "")},
+    "model": {
+        "components": _Field((list,), [], _check_components),
+        "disruption_proxy": _Field((str,), ""),
+    },
     "prior": {
-        "kind": _Field((str,), "domain", _one_of(("domain", "box"))),
+        "kind": _Field((str,), "domain", _one_of(PRIOR_KINDS)),
         "margin": _Field((float,), 0.02, lambda v: None if 0 < v < 0.5 else "a fraction in (0, 0.5)"),
-        "lo": _Field((dict,), {}, lambda v: None if not v else _check_theta(v)),
-        "hi": _Field((dict,), {}, lambda v: None if not v else _check_theta(v)),
+        "lo": _Field((dict,), {}),
+        "hi": _Field((dict,), {}),
     },
     "likelihood": {
         "family": _Field((str,), "gaussian", _one_of(("gaussian", "student_t"))),
         "df": _Field((float,), 5.0, lambda v: None if 0 < v < float("inf") else "a positive finite number"),
+        "shear_bias": _Field((bool,), False),
     },
     "sampler": {
         k: _Field((type(v) if not isinstance(v, float) else float,), v, _SAMPLER_CHECKS.get(k))
@@ -327,12 +372,16 @@ def edges_from_spec(spec, *, log: bool) -> tuple:
 
 
 class MockConfig(NamedTuple):
-    """Validated mock configuration (see the module docstring); paths are absolute."""
+    """Validated mock configuration (see the module docstring); paths are absolute.
+
+    ``theta_true`` is ``ShamParams`` for SHAM, the model's flat NamedTuple
+    otherwise; ``model`` the normalized ``[model]`` table.
+    """
 
     catalog: dict
     stats: dict
     forward: dict
-    theta_true: ShamParams
+    theta_true: tuple
     covariance: str
     jackknife_n_side: int
     noise: bool
@@ -340,18 +389,26 @@ class MockConfig(NamedTuple):
     diag_regularization: float
     output: Path
     source: str
+    model: dict
 
     def to_dict(self) -> dict:
-        """JSON/TOML-ready form (what is stored in the mock file)."""
-        return {"catalog": dict(self.catalog), "stats": dict(self.stats), "forward": dict(self.forward),
-                "mock": {"theta_true": dict(self.theta_true._asdict()), "covariance": self.covariance,
-                         "jackknife_n_side": self.jackknife_n_side, "noise": self.noise,
-                         "noise_seed": self.noise_seed,
-                         "diag_regularization": self.diag_regularization, "output": str(self.output)}}
+        """JSON/TOML-ready form (what is stored in the mock file); ``model`` only when it is not SHAM's."""
+        out = {"catalog": dict(self.catalog), "stats": dict(self.stats), "forward": dict(self.forward),
+               "mock": {"theta_true": dict(self.theta_true._asdict()), "covariance": self.covariance,
+                        "jackknife_n_side": self.jackknife_n_side, "noise": self.noise,
+                        "noise_seed": self.noise_seed,
+                        "diag_regularization": self.diag_regularization, "output": str(self.output)}}
+        if dict(self.model) != mc.DEFAULT_MODEL:
+            out["model"] = dict(self.model)
+        return out
 
 
 class FitConfig(NamedTuple):
-    """Validated fit configuration (see the module docstring); paths are absolute."""
+    """Validated fit configuration (see the module docstring); paths are absolute.
+
+    ``model`` holds the ``[model]`` keys given (empty values: the data file's);
+    ``shear_bias`` is ``likelihood.shear_bias``.
+    """
 
     data: Path
     run_dir: Path
@@ -364,12 +421,20 @@ class FitConfig(NamedTuple):
     plots: bool
     source: str
     likelihood: dict
+    model: dict
+    shear_bias: bool
 
     def to_dict(self) -> dict:
-        return {"data": str(self.data), "run_dir": str(self.run_dir), "terms": list(self.terms),
-                "wp_samples": list(self.wp_samples), "delta_sigma_samples": list(self.delta_sigma_samples),
-                "forward": dict(self.forward), "prior": dict(self.prior), "likelihood": dict(self.likelihood),
-                "sampler": self.sampler._asdict(), "output": {"plots": self.plots}}
+        """JSON-ready form. ``model`` and ``likelihood.shear_bias`` appear only when set, so a SHAM fit's
+        stored configuration -- part of its resume fingerprint -- is what it was before they existed."""
+        likelihood = dict(self.likelihood, **({"shear_bias": True} if self.shear_bias else {}))
+        out = {"data": str(self.data), "run_dir": str(self.run_dir), "terms": list(self.terms),
+               "wp_samples": list(self.wp_samples), "delta_sigma_samples": list(self.delta_sigma_samples),
+               "forward": dict(self.forward), "prior": dict(self.prior), "likelihood": likelihood,
+               "sampler": self.sampler._asdict(), "output": {"plots": self.plots}}
+        if any(self.model.values()):
+            out["model"] = dict(self.model)
+        return out
 
 
 def _resolve(base: Path, value: str) -> Path:
@@ -377,9 +442,9 @@ def _resolve(base: Path, value: str) -> Path:
     return p if p.is_absolute() else (base / p).resolve()
 
 
-def _checked(check, *args, where: str, **kwargs) -> None:
+def _checked(check, *args, where: str, **kwargs):
     try:
-        check(*args, **kwargs)
+        return check(*args, **kwargs)
     except Refused as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
@@ -395,15 +460,21 @@ def parse_mock_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = 
     _checked(check_catalog, cat, cfg["stats"]["statistics"], where=where)
     if cfg["forward"]["shamnet"]:
         cfg["forward"]["shamnet"] = str(_resolve(base, cfg["forward"]["shamnet"]))
+    model = _checked(mc.check_model_table, cfg["model"], where=where)
+    _checked(mc.check_colors, cfg["stats"], model, where=where)
+    _checked(mc.check_engine, cfg["forward"]["engine"], model, cfg["stats"], where=where)
     m = cfg["mock"]
+    theta_raw = None if m["theta_true"] is _BY_MODEL else m["theta_true"]
+    theta, galaxy = _checked(mc.mock_theta, theta_raw, model, where=where)
+    if galaxy is not None:
+        _checked(mc.check_catalog_provides, cat, galaxy, where=where)
     cov = m["covariance"]
     if cov != "jackknife":
         cov = str(_resolve(base, cov))
-    theta = ShamParams(**{k: float(m["theta_true"][k]) for k in ShamParams._fields})
     output = _resolve(base, m["output"])
     _checked(check_writable, output, key="mock.output", where=where)
     return MockConfig(cat, cfg["stats"], cfg["forward"], theta, cov, m["jackknife_n_side"], m["noise"],
-                      m["noise_seed"], m["diag_regularization"], output, where)
+                      m["noise_seed"], m["diag_regularization"], output, where, model)
 
 
 def parse_fit_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "fit config",
@@ -411,13 +482,22 @@ def parse_fit_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "
     """Validate a parsed fit TOML document; raise :class:`ConfigError` naming the bad key."""
     cfg = _validate(raw, _FIT_SCHEMA, where=where)
     base = Path(base_dir)
+    model_keys = cfg["model"]
+    model = _checked(mc.check_model_table, model_keys, where=where) if model_keys["components"] else None
+    if model is not None:
+        model_keys = model
     prior = cfg["prior"]
-    if prior["kind"] == "box" and not (prior["lo"] and prior["hi"]):
-        missing = "prior.lo" if not prior["lo"] else "prior.hi"
-        raise ConfigError(f"{where}: missing required key '{missing}' for prior.kind = \"box\"")
-    if prior["kind"] == "domain" and (prior["lo"] or prior["hi"]):
-        raise ConfigError(f"{where}: key 'prior.lo': only allowed with prior.kind = \"box\", found kind = \"domain\"")
+    if model is not None and not mc.is_sham(model) and "kind" not in raw.get("prior", {}):
+        prior["kind"] = "model"
+    likelihood = dict(cfg["likelihood"])
+    shear_bias = likelihood.pop("shear_bias")
+    if shear_bias and cfg["terms"] and "delta_sigma" not in cfg["terms"]:
+        raise ConfigError(f"{where}: key 'likelihood.shear_bias': scales the delta_sigma term, found terms = "
+                          f"{cfg['terms']}")
+    _checked(mc.check_prior_table, prior, model, shear_bias=shear_bias, where=where)
     forward = {k: v for k, v in cfg["forward"].items() if v}
+    if model is not None and "engine" in forward:
+        _checked(mc.check_engine, forward["engine"], model, where=where)
     if "shamnet" in forward:
         forward["shamnet"] = str(_resolve(base, forward["shamnet"]))
     sampler = SamplerSettings(**cfg["sampler"])
@@ -425,7 +505,7 @@ def parse_fit_config(raw: Mapping, *, base_dir: str | Path = ".", where: str = "
     _checked(check_writable, run_dir, key="run_dir", folder=True, where=where)
     return FitConfig(_resolve(base, cfg["data"]), run_dir, tuple(cfg["terms"]), tuple(cfg["wp_samples"]),
                      tuple(cfg["delta_sigma_samples"]), forward, prior, sampler, cfg["output"]["plots"], where,
-                     cfg["likelihood"])
+                     likelihood, model_keys, shear_bias)
 
 
 def load_mock_config(path: str | Path) -> MockConfig:

@@ -2,7 +2,8 @@
 
 This is the one place where the inference layer meets the stages before it:
 ``catalogs`` (the subhalo catalog), ``shamnet`` (the weights and their
-domain) and ``stats`` (``make_predictor``). Everything downstream sees only
+domain), ``galaxy_halo`` (the model, see :mod:`.model_config`) and ``stats``
+(``make_predictor``). Everything downstream sees only
 ``predictor(theta) -> Predictions``.
 
 Also here: the leave-one-subvolume-out predictions of the jackknife
@@ -16,7 +17,6 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..ingredients import ShamParams
 from ..stats.predict import ENGINES
 from .config import edges_from_spec
 from ..inference.inference_data import TermLayout
@@ -92,11 +92,15 @@ def build_stats_config(cfg: Mapping, catalog):
 
     Delta Sigma uses the catalog's lensing bins merged ``ds_rebin`` at a time
     (exact area-weighted merges; fewer bins keep the jackknife covariance
-    non-singular). Statistics not listed in ``statistics`` (default: all) are switched off.
+    non-singular). Statistics not listed in ``statistics`` (default: all) are switched off;
+    ``smf_colors`` (default none) adds the colour SMFs, and a sample's ``color`` (default "all")
+    selects red or blue galaxies.
     """
     from ..stats.config import check_config, make_config
 
-    samples = [(s["kind"], float(s["lo"]), float(s.get("hi", math.inf))) for s in cfg["samples"]]
+    samples = [(s["kind"], float(s["lo"]), float(s.get("hi", math.inf)), str(s.get("color", "all")))
+               for s in cfg["samples"]]
+    smf_colors = tuple(cfg.get("smf_colors") or ())
     ds_rbins = None
     rebin = int(cfg.get("ds_rebin", 1))
     if catalog.lensing is not None and rebin > 1:
@@ -111,8 +115,10 @@ def build_stats_config(cfg: Mapping, catalog):
         rp_edges=edges_from_spec(cfg["rp_edges"], log=True),
         pi_max=float(cfg["pi_max"]),
         ds_rbins=ds_rbins,
+        smf_colors=smf_colors,
     )
-    config = prune_stats_config(config, cfg.get("statistics", ("smf", "wp", "delta_sigma")))
+    statistics = tuple(cfg.get("statistics", ("smf", "wp", "delta_sigma"))) + (("smf_color",) if smf_colors else ())
+    config = prune_stats_config(config, statistics)
     check_config(config, catalog)
     return config
 
@@ -126,21 +132,26 @@ def load_net(forward_cfg: Mapping):
 
 
 def prune_stats_config(config, terms: Sequence[str]):
-    """Switch off the statistics no term uses (w_p pair counts are the costly part)."""
+    """Switch off the statistics no term uses (w_p pair counts are the costly part).
+
+    ``terms`` holds kinds from ``config.TERM_KINDS``; ``"smf_color"`` keeps the colour SMFs (and the SMF bins).
+    """
     changes = {}
+    if "smf_color" not in terms:
+        changes["smf_colors"] = ()
     if "wp" not in terms:
         changes["rp_edges"] = ()
     if "delta_sigma" not in terms:
         changes["ds_rbins"] = ()
     if "wp" not in terms and "delta_sigma" not in terms:
         changes["samples"] = ()
-    if "smf" not in terms:
+    if "smf" not in terms and "smf_color" not in terms:
         changes["smf_edges"] = ()
     return config._replace(**changes)
 
 
-def build_predictor(catalog, config, forward_cfg: Mapping, *, net=None, terms: Sequence[str] | None = None
-                    ) -> Callable:
+def build_predictor(catalog, config, forward_cfg: Mapping, *, net=None, terms: Sequence[str] | None = None,
+                    model=None) -> Callable:
     """The forward model ``theta -> Predictions`` for ``catalog``; only the statistics in ``terms`` are computed.
 
     ``forward_cfg["engine"]`` is passed to ``stats.make_predictor``: "exact"
@@ -155,15 +166,19 @@ def build_predictor(catalog, config, forward_cfg: Mapping, *, net=None, terms: S
     forward_cfg : mapping with ``engine`` (and ``shamnet``, used when ``net`` is None)
     net : ShamNet, optional
     terms : names of the statistics needed (default: all)
+    model : GalaxyModel, optional
+        A galaxy-halo model (:func:`.model_config.galaxy_model`); None: SHAM through ``net``.
     """
     from ..stats.predict import make_predictor
 
-    net = load_net(forward_cfg) if net is None else net
     if terms is not None:
         config = prune_stats_config(config, terms)
     engine = forward_cfg.get("engine", "exact") or "exact"
     if engine not in ENGINES:
         raise ValueError(f"forward.engine: expected one of {ENGINES}, found {engine!r}")
+    if model is not None:
+        return make_predictor(catalog, config, model=model, engine=engine)
+    net = load_net(forward_cfg) if net is None else net
     return make_predictor(catalog, config, net=net, engine=engine)
 
 
@@ -190,7 +205,7 @@ def leave_out_catalog(catalog, keep: np.ndarray):
                           properties={k: v[idx] for k, v in catalog.properties.items()})
 
 
-def jackknife_predictions(catalog, config, theta: ShamParams, *, n_side: int, net=None,
+def jackknife_predictions(catalog, config, theta, *, n_side: int, net=None, model=None,
                           log: Callable[[str], None] | None = None) -> list:
     """Statistics at ``theta`` with each of the ``n_side^3`` subvolumes left out (exact engine).
 
@@ -202,6 +217,14 @@ def jackknife_predictions(catalog, config, theta: ShamParams, *, n_side: int, ne
     subvolume). A zero weight removes an object from every sum, so this
     equals ``make_predictor`` on the catalog without that subvolume (a test
     checks it), without rebuilding a predictor per subvolume.
+
+    ``model`` (a :class:`~shaminfer.galaxy_halo.GalaxyModel`; None: SHAM
+    through ``net``) gives each subhalo's kernel and population: every
+    weight is multiplied by the survival probability, and a red or blue
+    sample's (and colour SMF's) by P(quenched) or 1 - P(quenched), as in
+    ``make_predictor``. The host structure and properties are those of the
+    full catalog, so a satellite whose host lies in the left-out subvolume
+    keeps its host's mass.
 
     Each resampling keeps the periodic box but loses a fraction ``1/K`` of its
     volume, so two leading-order corrections are applied (both common to all
@@ -217,24 +240,34 @@ def jackknife_predictions(catalog, config, theta: ShamParams, *, n_side: int, ne
     """
     import jax.numpy as jnp
 
+    from ..galaxy_halo import bind_catalog, compose, sham
     from ..stats.clustering import random_pair_counts, wp_from_pair_counts
     from ..stats.paircount import pair_counts
     from ..stats.config import ds_bin_edges
     from ..stats.lensing import delta_sigma_from_weights, merge_annuli
-    from ..stats.predictions import Predictions, resolve_smhm
+    from ..stats.predictions import Predictions, check_colors, population_factor
     from ..stats.smf import smf_from_weights
-    from ..stats.weights import galaxy_logsm_pdf_params, sample_weights, smf_bin_weights
+    from ..stats.weights import sample_weights, smf_bin_weights
 
-    smhm, _ = resolve_smhm(net=net)
+    model = compose(sham(net=net)) if model is None else model
+    check_colors(config, model)
     box = float(catalog.box_size)
     volume = box**3
-    theta = ShamParams(*[jnp.asarray(float(x)) for x in theta])
-    mu, sigma = galaxy_logsm_pdf_params(theta, jnp.asarray(catalog.logmpeak, dtype=jnp.float64), smhm=smhm)
+    theta = model.as_theta(theta)
+    theta = type(theta)(*[jnp.asarray(float(x)) for x in theta])
+    pop = model.population(theta, bind_catalog(model, catalog))
+    mu, sigma = pop.mu, pop.sigma
     smf_edges = np.asarray(config.smf_edges, dtype=np.float64)
     rp_edges = np.asarray(config.rp_edges, dtype=np.float64)
-    w_smf = np.asarray(smf_bin_weights(mu, sigma, smf_edges)) if smf_edges.size else None
+    w_smf = w_color = None
+    if smf_edges.size:
+        bins = smf_bin_weights(mu, sigma, smf_edges)
+        w_smf = np.asarray(bins * population_factor(pop, "all"))
+        w_color = [np.asarray(bins * population_factor(pop, c)) for c in config.smf_colors]
     w_s = np.asarray(sample_weights(mu, sigma, tuple(config.samples)))
     nsample = w_s.shape[0]
+    if nsample:
+        w_s = np.stack([w_s[k] * np.asarray(population_factor(pop, s.color)) for k, s in enumerate(config.samples)])
     pos = np.asarray(catalog.pos, dtype=np.float64)
     count_pairs = bool(rp_edges.size and nsample)
     ds_edges = ds_bin_edges(config, catalog)
@@ -253,6 +286,8 @@ def jackknife_predictions(catalog, config, theta: ShamParams, *, n_side: int, ne
         keep = (labels != k).astype(np.float64)
         smf = (np.asarray(smf_from_weights(w_smf * keep, smf_edges, volume)) / frac if w_smf is not None
                else np.zeros(0))
+        smf_color = (np.stack([np.asarray(smf_from_weights(w * keep, smf_edges, volume)) / frac for w in w_color])
+                     if w_color else np.zeros((len(config.smf_colors), smf.size)))
         ws = w_s * keep
         if count_pairs:
             # no gradients are needed here, so the numba pair count is called directly rather than through
@@ -272,7 +307,7 @@ def jackknife_predictions(catalog, config, theta: ShamParams, *, n_side: int, ne
             ds = np.asarray(delta_sigma_from_weights(jnp.asarray(ws[:, pidx]), jnp.asarray(profiles)))
         else:
             ds = np.zeros((nsample, max(ds_edges.size - 1, 0)))
-        out.append(Predictions(smf=smf, wp=wp, delta_sigma=ds, smf_color=np.zeros((0, np.shape(smf)[0]))))
+        out.append(Predictions(smf=smf, wp=wp, delta_sigma=ds, smf_color=smf_color))
         if log is not None and (k + 1) % max(1, k_total // 4) == 0:
             log(f"jackknife: {k + 1}/{k_total} subvolumes")
     return out
@@ -294,7 +329,7 @@ def term_layouts(config, catalog, terms: Sequence) -> dict:
     rr = ds_bin_edges(config, catalog)
     for term in terms:
         kind = type(term).__name__
-        if kind == "SMFTerm" and smf_edges.size:
+        if kind in ("SMFTerm", "SMFColorTerm") and smf_edges.size:
             out[term.name] = TermLayout(0.5 * (smf_edges[1:] + smf_edges[:-1]), np.zeros(smf_edges.size - 1, int),
                                         "log10 M* [Msun]", "dn/dlog10 M* [(Mpc/h)^-3 dex^-1]", False, True)
         elif kind in ("WpTerm", "DeltaSigmaTerm"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .config import _FIT_SCHEMA, _MOCK_SCHEMA, _REQUIRED
+from .config import _BY_MODEL, _FIT_SCHEMA, _MOCK_SCHEMA, _REQUIRED
 from .toml_io import _scalar as toml_value  # the writer's inline form of one value
 
 __all__ = ["TEMPLATE_KINDS", "KEY_COMMENTS", "EXAMPLES", "config_template", "schema_keys"]
@@ -47,19 +47,27 @@ KEY_COMMENTS = {
         "stats": "the summary statistics: bins and galaxy samples (stats.StatsConfig)",
         "stats.smf_edges": "SMF bins in log10 M* [Msun]: {lo, hi, n} (n linear bins) or a list of edges",
         "stats.samples": 'galaxy samples of w_p and Delta Sigma: {kind = "threshold", lo} or '
-                         '{kind = "bin", lo, hi}, in log10 M* [Msun]',
+                         '{kind = "bin", lo, hi}, in log10 M* [Msun]; add color = "red" or "blue" (a model with '
+                         'quenching) for one colour',
         "stats.rp_edges": "projected-radius bins of w_p [Mpc/h]: {lo, hi, n} (log-spaced) or a list of edges",
         "stats.pi_max": "line-of-sight integration limit of w_p [Mpc/h]",
         "stats.ds_rebin": "merge the catalog's lensing annuli this many at a time for Delta Sigma",
         "stats.statistics": 'statistics the mock computes: any of "smf", "wp", "delta_sigma" (delta_sigma needs '
                             'lensing profiles or particles)',
+        "stats.smf_colors": 'colours whose SMFs the mock computes too (smf_color), e.g. ["red", "blue"] (a model '
+                            'with quenching); [] = none',
         "forward": "forward model",
         "forward.engine": 'engine the fits of this mock use: "exact", "corrfunc" or "tabulated" '
                           '(the mock itself is always computed with "exact")',
         "forward.shamnet": _FORWARD_SHAMNET,
+        "model": "the galaxy-halo model (shaminfer.app.model_config); the default [\"sham\"] is SHAM through SHAMNet",
+        "model.components": '"sham" or "parametric" (the stellar-mass kernel), and any of "quenching", '
+                            '"disruption", "stellar_mass_offset"',
+        "model.disruption_proxy": '(with "disruption") the per-subhalo catalog property it reads; "" = "vmax_frac"',
         "mock": "the mock data",
-        "mock.theta_true": "theta of the mock: log10 phi*, alpha, sigma_lo and sigma_hi [dex]; it must lie "
-                           "in SHAMNet's domain (`shaminfer domain`)",
+        "mock.theta_true": "theta of the mock. SHAM: log10 phi*, alpha, sigma_lo and sigma_hi [dex], inside "
+                           "SHAMNet's domain (`shaminfer domain`); other models: any parameters by name, the rest "
+                           "at their blocks' defaults",
         "mock.covariance": '"jackknife", or an .npz file with cov_smf, cov_wp and cov_delta_sigma',
         "mock.jackknife_n_side": "jackknife subvolumes: n_side^3 of them",
         "mock.noise": "add one draw from the covariance to the data (false: noise-free mock)",
@@ -70,20 +78,32 @@ KEY_COMMENTS = {
     "fit": {
         "data": "data file to fit (.npz, from `shaminfer mock` or the same layout)",
         "run_dir": 'run folder (posterior.nc, checkpoint, figures); "" = runs/<config name> beside this file',
-        "terms": 'likelihood terms: any of "smf", "wp", "delta_sigma"; [] = every statistic in the data file',
+        "terms": 'likelihood terms: any of "smf", "wp", "delta_sigma", "smf_color" (one term smf_<colour> per '
+                 'colour); [] = every statistic in the data file',
         "wp_samples": "indices of the data file's galaxy samples used by w_p; [] = every sample",
         "delta_sigma_samples": "indices of the samples used by Delta Sigma; [] = every sample",
         "forward": "forward model; empty values keep the data file's",
         "forward.engine": '"" = the data file\'s engine, or "exact", "corrfunc", "tabulated"',
         "forward.shamnet": 'SHAMNet weights (.npz); "" = the data file\'s',
-        "prior": "prior on theta; it must lie inside SHAMNet's domain (`shaminfer domain`)",
-        "prior.kind": '"domain" (uniform on SHAMNet\'s training box) or "box" (axis-aligned, prior.lo/hi)',
+        "model": "the galaxy-halo model to fit; empty values keep the data file's model",
+        "model.components": '[] = the data file\'s; or "sham" / "parametric" and any of "quenching", '
+                            '"disruption", "stellar_mass_offset"',
+        "model.disruption_proxy": '(with "disruption") the catalog property it reads; "" = the data file\'s or '
+                                  '"vmax_frac"',
+        "prior": "prior on theta; SHAM's parameters must lie inside SHAMNet's domain (`shaminfer domain`)",
+        "prior.kind": '"domain" (SHAM on SHAMNet\'s training box, other blocks on their default ranges), "box" '
+                      '(SHAM\'s four in prior.lo/hi) or "model" (default with [model]: "domain" with single fields\' '
+                      'ranges from prior.lo/hi)',
         "prior.margin": 'fraction in (0, 0.5) by which the "domain" prior shrinks each half-width',
-        "prior.lo": 'kind = "box": lower corner {logphi_star, alpha, sigma_lo, sigma_hi}; {} otherwise',
-        "prior.hi": 'kind = "box": upper corner {logphi_star, alpha, sigma_lo, sigma_hi}; {} otherwise',
+        "prior.lo": 'kind = "box": lower corner {logphi_star, alpha, sigma_lo, sigma_hi}; kind = "model": lower '
+                    'edges by parameter name; {} otherwise',
+        "prior.hi": 'kind = "box": upper corner {logphi_star, alpha, sigma_lo, sigma_hi}; kind = "model": upper '
+                    'edges by parameter name; {} otherwise',
         "likelihood": "likelihood family of every term (inference.families)",
         "likelihood.family": '"gaussian" or "student_t" (heavy tails; the data file\'s covariance is its scale matrix)',
         "likelihood.df": "Student-t degrees of freedom, > 0 (the covariance is df / (df - 2) x the scale matrix)",
+        "likelihood.shear_bias": "true: fit a multiplicative shear bias m, Delta Sigma -> (1 + m) Delta Sigma "
+                                 "(prior [-0.05, 0.05] unless prior.lo/hi name m)",
         "sampler": "NUTS settings (inference.sampling.SamplerSettings)",
         "sampler.backend": '"numpyro" or "blackjax"',
         "sampler.num_chains": "independent chains",
@@ -134,6 +154,8 @@ def _comment(kind: str, path: str) -> str:
 def _entry(kind: str, path: str, key: str, spec) -> list[str]:
     if spec.default is _REQUIRED:
         value, note = EXAMPLES[kind][path], "required (an example value): "
+    elif spec.default is _BY_MODEL:
+        value, note = EXAMPLES[kind][path], "required for SHAM (an example value): "
     else:
         value, note = spec.default, ""
     return [f"# {note}{_comment(kind, path)}", f"{key} = {toml_value(value)}"]

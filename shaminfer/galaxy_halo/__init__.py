@@ -10,7 +10,8 @@ has 24 parameters.
 
 This stage sits between :mod:`shaminfer.shamnet` and :mod:`shaminfer.stats`.
 """
-from .blocks import ParamBlock, block_of, check_blocks, check_params_in_blocks, fit_fields, make_block, make_params, params_type
+from .blocks import (ParamBlock, block_of, check_blocks, check_params_in_blocks, fit_fields, make_block, make_params,
+                     params_type, params_type_of_fields)
 from .components import (
     DISRUPTION_BLOCK,
     MASS_SCATTER_BLOCK,
@@ -37,7 +38,7 @@ from .compose import GalaxyModel, as_model, bind_catalog, check_model_blocks_wit
 
 __all__ = [
     "ParamBlock", "block_of", "check_blocks", "check_params_in_blocks", "fit_fields", "make_block", "make_params",
-    "params_type",
+    "params_type", "params_type_of_fields",
     "DISRUPTION_BLOCK", "MASS_SCATTER_BLOCK", "QUENCHING_BLOCK", "ROLES", "SHAM_BLOCK", "SM_OFFSET_BLOCK",
     "SMHM_BLOCK", "Component", "DisruptionParams", "MassScatterParams", "Population", "QuenchingParams",
     "SmOffsetParams", "Subhalos", "disruption", "parametric", "quenching", "resolve_smhm", "sham",

@@ -28,7 +28,8 @@ import numpy as np
 from ..ingredients import ShamParams
 from ..ingredients.validate import is_traced
 
-__all__ = ["ParamBlock", "make_block", "check_blocks", "params_type", "make_params", "block_of", "fit_fields", "check_params_in_blocks"]
+__all__ = ["ParamBlock", "make_block", "check_blocks", "params_type", "params_type_of_fields", "make_params", "block_of",
+           "fit_fields", "check_params_in_blocks"]
 
 
 class ParamBlock(NamedTuple):
@@ -139,6 +140,16 @@ def params_type(blocks: Sequence[ParamBlock]) -> type:
     see one type per model.
     """
     return _named_tuple(fit_fields(check_blocks(blocks)))
+
+
+def params_type_of_fields(fields: Sequence[str]) -> type:
+    """The flat NamedTuple type with these field names (``ShamParams`` for SHAM's four), e.g. to read a
+    stored parameter vector back by name; the same type :func:`params_type` gives for blocks with these fields."""
+    fields = tuple(fields)
+    bad = [f for f in fields if not (isinstance(f, str) and f.isidentifier() and not f.startswith("_"))]
+    if bad or not fields or len(set(fields)) != len(fields):
+        raise ValueError(f"parameter names: expected distinct identifiers, found {list(fields)}")
+    return _named_tuple(fields)
 
 
 def block_of(blocks: Sequence[ParamBlock], field: str) -> ParamBlock:

@@ -14,7 +14,8 @@ import numpy as np
 
 from .inference_data import import_arviz
 
-__all__ = ["Convergence", "parameter_names", "theta_summary", "convergence", "truth_coverage", "format_convergence"]
+__all__ = ["Convergence", "parameter_names", "theta_summary", "convergence", "truth_coverage", "stored_truth",
+           "format_convergence"]
 
 
 class Convergence(NamedTuple):
@@ -82,6 +83,25 @@ def truth_coverage(idata, theta_true, *, prob: float = 0.95) -> dict[str, bool]:
         lo, hi = np.quantile(draws, [lo_q, hi_q])
         out[name] = bool(lo <= float(truth) <= hi)
     return out
+
+
+def stored_truth(idata) -> dict:
+    """``{parameter: value}`` of the ``theta_true`` attr of a run, by the run's parameter names.
+
+    The attr holds one value per parameter in the order of the ``theta_names``
+    attr (default :func:`parameter_names`); NaN marks a parameter whose truth
+    is unknown (e.g. a nuisance the mock did not have) and is left out. A run
+    without the attr, or with one of another length, gives ``{}``.
+    """
+    raw = idata.attrs.get("theta_true")
+    if raw is None:
+        return {}
+    names = str(idata.attrs.get("theta_names", "")).split(",") if idata.attrs.get("theta_names") else \
+        parameter_names(idata)
+    values = np.atleast_1d(np.asarray(raw, dtype=np.float64))
+    if values.size != len(names):
+        return {}
+    return {n: float(v) for n, v in zip(names, values) if np.isfinite(v)}
 
 
 def format_convergence(conv: Convergence) -> str:

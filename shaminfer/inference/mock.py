@@ -14,8 +14,8 @@ recomputed with subvolume ``k`` left out, giving ``x_k`` (K = n_side^3), and
 
 ``C = (K - 1) / K  sum_k (x_k - xbar)(x_k - xbar)^T``
 
-(the standard delete-one jackknife). Each statistic (SMF, w_p, Delta Sigma)
-keeps its own block, because each becomes an independent likelihood term;
+(the standard delete-one jackknife). Each statistic (SMF, w_p, Delta Sigma,
+and the colour SMFs of a model with quenching) keeps its own block, because each becomes an independent likelihood term;
 the full joint matrix (with the cross-statistic blocks) is stored too as
 ``cov_joint`` for reference. A covariance that is not symmetric positive
 definite is refused -- with K samples a block has rank at most K - 1, so a
@@ -37,6 +37,7 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from ..ingredients import ShamParams
+from .model_terms import SMFColorTerm
 from .terms import DeltaSigmaTerm, SMFTerm, WpTerm, as_student_t, check_covariance
 
 __all__ = [
@@ -49,7 +50,8 @@ __all__ = [
     "mock_terms",
 ]
 
-STAT_FIELDS = ("smf", "wp", "delta_sigma")
+#: The statistics of a mock, in the order of the joint covariance and the jackknife rows.
+STAT_FIELDS = ("smf", "wp", "delta_sigma", "smf_color")
 
 
 class MockData(NamedTuple):
@@ -66,14 +68,19 @@ class MockData(NamedTuple):
     cov_smf, cov_wp, cov_delta_sigma : ndarray
         Covariance of each flattened statistic.
     cov_joint : (n, n) ndarray
-        Joint covariance of ``concatenate([smf, wp.ravel(), delta_sigma.ravel()])``.
+        Joint covariance of ``concatenate([smf, wp.ravel(), delta_sigma.ravel(), smf_color.ravel()])``.
     expected : dict field -> ndarray
         Noise-free predictions at ``theta_true``.
     jackknife : (K, n) ndarray
         Leave-one-out statistics (empty (0, n) when the covariance was supplied).
-    theta_true : ShamParams or None
+    theta_true : NamedTuple or None
+        ``ShamParams`` for SHAM; a composed model's flat parameters otherwise.
     config : dict
         The configuration that produced the data.
+    smf_color : (ncolor, nsmf) ndarray
+        SMF of each colour of ``StatsConfig.smf_colors`` (empty (0, nsmf) without colours).
+    cov_smf_color : ndarray
+        Covariance of ``smf_color.ravel()`` (the colours' cross blocks included).
     """
 
     smf: np.ndarray
@@ -85,8 +92,10 @@ class MockData(NamedTuple):
     cov_joint: np.ndarray
     expected: dict
     jackknife: np.ndarray
-    theta_true: ShamParams | None
+    theta_true: tuple | None
     config: dict
+    smf_color: np.ndarray = np.zeros((0, 0))
+    cov_smf_color: np.ndarray = np.zeros((0, 0))
 
     def block(self, field: str) -> np.ndarray:
         """Covariance block of ``field`` (one of :data:`STAT_FIELDS`)."""
@@ -134,8 +143,15 @@ def regularize_covariance(cov, eps: float) -> np.ndarray:
     return cov + eps * np.diag(np.diag(cov))
 
 
+def _stat(pred, field: str) -> np.ndarray:
+    """A statistic of a forward model's output; a forward model without colour SMFs gives an empty one."""
+    if field == "smf_color" and not hasattr(pred, "smf_color"):
+        return np.zeros((0, np.size(pred.smf)))
+    return np.asarray(getattr(pred, field), dtype=np.float64)
+
+
 def _flat(pred) -> list[np.ndarray]:
-    return [np.asarray(getattr(pred, f), dtype=np.float64).reshape(-1) for f in STAT_FIELDS]
+    return [_stat(pred, f).reshape(-1) for f in STAT_FIELDS]
 
 
 def make_mock(
@@ -155,12 +171,13 @@ def make_mock(
     ----------
     forward : callable ``theta -> Predictions``
         The exact forward model on the full catalog.
-    theta_true : ShamParams
+    theta_true : ShamParams, or a galaxy-halo model's flat NamedTuple
     jackknife_predictions : sequence of Predictions, optional
         The statistics at ``theta_true`` with each subvolume left out (see
         :mod:`shaminfer.app.forward`); gives the jackknife covariance.
     covariance : mapping, optional
-        ``{"smf": C, "wp": C, "delta_sigma": C}`` supplied by the user instead.
+        ``{"smf": C, "wp": C, "delta_sigma": C}`` (and ``"smf_color"`` when there are colour SMFs)
+        supplied by the user instead.
         Exactly one of ``jackknife_predictions`` and ``covariance`` is needed.
     noise : bool
         Add one draw from the covariance (per block).
@@ -179,7 +196,7 @@ def make_mock(
     if (jackknife_predictions is None) == (covariance is None):
         raise ValueError("make_mock: expected exactly one of jackknife_predictions and covariance")
     pred = forward(theta_true)
-    expected = {f: np.asarray(getattr(pred, f), dtype=np.float64) for f in STAT_FIELDS}
+    expected = {f: _stat(pred, f) for f in STAT_FIELDS}
     sizes = [v.size for v in expected.values()]
     for f, v in expected.items():
         if not np.all(np.isfinite(v)):
@@ -228,8 +245,10 @@ def make_mock(
     cfg.setdefault("mock", {})
     cfg["mock"] = {**cfg["mock"], "noise": bool(noise), "noise_seed": int(noise_seed),
                    "diag_regularization": float(diag_regularization)}
+    truth_type = type(theta_true) if hasattr(theta_true, "_fields") else ShamParams
     return MockData(data["smf"], data["wp"], data["delta_sigma"], blocks["smf"], blocks["wp"],
-                    blocks["delta_sigma"], joint, expected, jk, ShamParams(*[float(x) for x in theta_true]), cfg)
+                    blocks["delta_sigma"], joint, expected, jk, truth_type(*[float(x) for x in theta_true]), cfg,
+                    data["smf_color"], blocks["smf_color"])
 
 
 def _block_indices(n_per: int, samples: Sequence[int]) -> np.ndarray:
@@ -244,13 +263,16 @@ def mock_terms(
     delta_sigma_samples: Sequence[int] | None = None,
     family: str = "gaussian",
     df: float = 5.0,
+    color_names: Sequence[str] | None = None,
 ) -> list:
     """Likelihood terms for the statistics ``terms`` of a mock (or data) file.
 
     Parameters
     ----------
     mock : MockData
-    terms : sequence of {"smf", "wp", "delta_sigma"}
+    terms : sequence of {"smf", "wp", "delta_sigma", "smf_color"}
+        ``"smf_color"`` gives one :class:`~.model_terms.SMFColorTerm` per row of
+        ``mock.smf_color``, with the matching diagonal block of its covariance.
     wp_samples, delta_sigma_samples : sequence of int, optional
         Which stellar-mass samples enter (default: all); the covariance is
         the matching sub-block (cross-sample blocks included).
@@ -260,6 +282,9 @@ def mock_terms(
         ``df`` degrees of freedom and the file's covariance as its scale matrix.
     df : float
         Student-t degrees of freedom (ignored for ``"gaussian"``).
+    color_names : sequence of str, optional
+        The colour of each row of ``mock.smf_color`` (``StatsConfig.smf_colors``):
+        the terms are named ``smf_<colour>``. Default ``smf_color<i>``.
 
     Raises
     ------
@@ -274,6 +299,16 @@ def mock_terms(
             raise ValueError(f"terms: expected names from {list(STAT_FIELDS)}, found {name!r}")
         if name == "smf":
             out.append(SMFTerm(mock.smf, mock.cov_smf))
+            continue
+        if name == "smf_color":
+            ncolor, nsmf = np.shape(mock.smf_color)
+            names = [f"smf_color{i}" for i in range(ncolor)] if color_names is None else list(color_names)
+            if len(names) != ncolor:
+                raise ValueError(f"color_names: expected {ncolor} names (rows of smf_color), found {names}")
+            for i in range(ncolor):
+                idx = _block_indices(nsmf, [i])
+                out.append(SMFColorTerm(mock.smf_color[i], mock.cov_smf_color[np.ix_(idx, idx)], color_index=i,
+                                        name=f"smf_{names[i]}"))
             continue
         values = getattr(mock, name)
         nsample, nper = values.shape

@@ -16,6 +16,7 @@ model.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Callable, NamedTuple, Sequence
 
 import jax
@@ -24,6 +25,7 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
+from ..ingredients.validate import is_traced
 from .families import joint_loglik, pointwise_loglik, site_distribution
 from .priors import ThetaDomain, ThetaPrior, check_prior_in_domain, theta_from_unit
 from .terms import PreparedTerm, prepare_term
@@ -51,11 +53,33 @@ class ShamModel(NamedTuple):
         return tuple(t.name for t in self.terms)
 
 
+_TRACED_FORWARD = weakref.WeakKeyDictionary()
+
+
+def traced_forward(forward: Callable) -> Callable:
+    """``forward`` under ``jax.jit`` (one per forward), so that NumPyro's concrete calls trace it too.
+
+    A forward model checks concrete thetas in the shell (e.g. that a sample's Delta Sigma has its lensing
+    profiles); a fit runs those checks once, at the prior's centre (:func:`build_model`). Starting points
+    are drawn and jittered by the samplers with concrete values; through this they are traced, as every
+    later step is, so one start in a region a check dislikes does not abort the run.
+    """
+    try:
+        return _TRACED_FORWARD[forward]
+    except (KeyError, TypeError):
+        jitted = jax.jit(forward)
+        try:
+            _TRACED_FORWARD[forward] = jitted
+        except TypeError:  # not weak-referenceable: jit it each time
+            pass
+        return jitted
+
+
 def sham_model(forward: Callable, terms: Sequence[PreparedTerm], prior: ThetaPrior) -> None:
     """NumPyro model body (see the module docstring); ``terms`` must be prepared."""
     u = numpyro.sample(UNIT_SITE, dist.Uniform(-1.0, 1.0).expand([prior.ndim]).to_event(1))
     theta = theta_from_unit(prior, u)
-    output = forward(theta)
+    output = forward(theta) if is_traced(theta) else traced_forward(forward)(theta)
     for term in terms:
         mu = term.predict(theta, output)
         numpyro.sample(term.site, site_distribution(term, mu), obs=term.data)

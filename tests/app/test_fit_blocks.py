@@ -6,7 +6,8 @@ from shaminfer.app.compare import compare_runs
 from shaminfer.app.fit import load_posterior, run_fit
 from shaminfer.catalogs import small_test_universe
 from shaminfer.galaxy_halo import compose, parametric, quenching
-from shaminfer.inference.diagnostics import convergence, parameter_names, theta_summary, truth_coverage
+from shaminfer.inference.diagnostics import (convergence, parameter_names, stored_truth, theta_summary,
+                                             truth_coverage)
 from shaminfer.inference.model import build_model
 from shaminfer.inference.model_prior import fit_blocks, model_prior
 from shaminfer.inference.model_terms import SMFColorTerm
@@ -58,3 +59,16 @@ def test_compare_handles_runs_with_block_parameters(composed_fit, tmp_path):
     text = (tmp_path / "cmp" / "summary.csv").read_text()
     assert "fq_sat_x0_mean" in text and "logsm_0_sd" in text
     assert summary is None or len(summary) == 2
+
+
+def test_the_stored_truth_is_read_by_name_and_unknown_values_are_left_out(composed_fit):
+    model, truth, _, run_dir = composed_fit
+    idata = load_posterior(run_dir)
+    assert stored_truth(idata) == dict(zip(model.fields, (float(x) for x in truth)))
+    raw = np.asarray(idata.attrs["theta_true"], dtype=float).copy()
+    raw[model.fields.index("fq_cen_k")] = np.nan  # e.g. a nuisance the mock did not have
+    idata.attrs["theta_true"] = raw
+    got = stored_truth(idata)
+    assert "fq_cen_k" not in got and len(got) == len(model.fields) - 1
+    idata.attrs["theta_true"] = raw[:5]  # another length: nothing rather than values under the wrong names
+    assert stored_truth(idata) == {}

@@ -22,6 +22,7 @@ from shaminfer.galaxy_halo import (
     make_block,
     make_params,
     params_type,
+    params_type_of_fields,
 )
 from shaminfer.ingredients import ShamParams
 
@@ -238,3 +239,11 @@ def test_check_params_in_blocks_concrete_vs_traced():
     # traced values also pass make_params (they are checked on a concrete call)
     out = jax.jit(lambda x: make_params(FULL, dict(dlogsm=x)).dlogsm)(0.9)
     assert float(out) == pytest.approx(0.9)
+
+
+def test_params_type_of_fields_is_the_type_of_the_blocks_with_those_fields():
+    assert params_type_of_fields(ShamParams._fields) is ShamParams
+    assert params_type_of_fields(fit_fields(FULL)) is params_type(FULL)
+    for bad in ((), ("a", "a"), ("a", "1b"), ("_x",)):
+        with pytest.raises(ValueError, match=r"parameter names: expected distinct identifiers"):
+            params_type_of_fields(bad)

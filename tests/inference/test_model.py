@@ -68,3 +68,25 @@ def test_bad_inputs_fail_with_their_messages(standin_terms, standin_model):
     with pytest.raises(ValueError, match="at least one likelihood term"):
         build_model(forward, [], prior, domain=DOMAIN)
     assert isinstance(standin_terms[0], SMFTerm)
+
+
+def test_starting_points_are_traced_so_a_shell_check_cannot_abort_the_sampler(standin_terms, standin_model):
+    """Only build_model's call at the prior centre is concrete; NumPyro's starts (drawn concretely) are traced."""
+    from shaminfer.ingredients.validate import is_traced
+    from shaminfer.inference.initialization import prior_init
+
+    concrete = []
+
+    def checking_forward(theta):
+        if not is_traced(theta):
+            concrete.append(theta)
+            if len(concrete) > 1:
+                raise ValueError("a shell check refused this theta")
+        return forward(theta)
+
+    model = build_model(checking_forward, standin_terms, standin_model.prior, domain=DOMAIN)
+    assert len(concrete) == 1  # the prior centre
+    init = prior_init(model, jax.random.PRNGKey(1), 3)
+    assert len(init.positions) == 3 and len(concrete) == 1
+    logp, _ = log_density(model, (), {}, {UNIT_SITE: jnp.array([0.1, -0.3, 0.5, -0.2])})
+    assert np.isfinite(float(logp)) and len(concrete) == 1
