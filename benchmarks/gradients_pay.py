@@ -2,9 +2,10 @@
 
 One likelihood, one engine, one machine, one run; only the number of free parameters changes:
 
-* model: ``compose(parametric(), quenching())`` (:mod:`shaminfer.galaxy_halo`: the App. C SMHM, its
-  mass-dependent scatter and quenching, 19 parameters) plus a multiplicative shear bias ``m`` on Delta Sigma
-  (``DS -> (1 + m) DS``): 20 parameters;
+* model: ``compose(knots(), quenching())`` (:mod:`shaminfer.galaxy_halo`: the median log10 M* at eight Mpeak
+  knots, the mass-dependent scatter and quenching, 19 parameters) plus a multiplicative shear bias ``m`` on
+  Delta Sigma (``DS -> (1 + m) DS``): 20 parameters. (The App. C SMHM of ``parametric()`` has near-exact
+  trade-offs between its eight parameters: its posterior is a thin curved ridge, see benchmarks/RESULTS.md);
 * catalog: the default universe (175 Mpc/h; ``--box-size`` for a smaller one) with lensing profiles down to
   log10 Mpeak = 11, as the demo's;
 * statistics: the demo's binning (``engine_speed.DEMO_STATS``): SMF of all, red and blue galaxies in 8 bins;
@@ -62,19 +63,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hmc_vs_mcmc import _log, run_emcee, run_nuts  # noqa: E402
 
 #: Free parameters in order: d = 4 frees the first four, d = 10 the first ten, d = 20 all of them.
-ORDER = ("logsm_0", "sigma_hi", "fq_cen_x0", "m",
-         "logmh_crit", "sigma_lo", "fq_cen_lo", "fq_cen_hi", "fq_sat_hi", "hi_ylo",
-         "lo_x0", "lo_ylo", "lo_yhi", "hi_x0", "hi_yhi", "scatter_x0", "scatter_k", "fq_cen_k", "fq_sat_lo",
-         "fq_sat_x0")
+ORDER = ("logsm_m120", "sigma_hi", "fq_cen_x0", "m",
+         "logsm_m115", "logsm_m130", "sigma_lo", "fq_cen_lo", "fq_cen_hi", "fq_sat_hi",
+         "logsm_m110", "logsm_m125", "logsm_m135", "logsm_m140", "logsm_m150", "scatter_x0", "scatter_k",
+         "fq_cen_k", "fq_sat_lo", "fq_sat_x0")
 DIMS = (4, 10, 20)
 SHEAR_PRIOR = (-0.05, 0.05)
-#: Half-width [in each parameter's units] of the SMHM parameters' prior around theta_true (see the docstring).
-SMHM_HALFWIDTH = 0.1
 
 
 def setup_catalog(box_size=None):
     """Catalog, StatsConfig and model (19 parameters; ``m`` is the likelihood's) of the benchmark."""
-    from shaminfer.galaxy_halo import compose, parametric, quenching
+    from shaminfer.galaxy_halo import compose, knots, quenching
     from shaminfer.stats import threshold_sample
 
     from shaminfer.app.forward import build_stats_config
@@ -88,12 +87,12 @@ def setup_catalog(box_size=None):
     config = build_stats_config(DEMO_STATS, catalog)
     config = config._replace(samples=(threshold_sample(10.5, color="red"), threshold_sample(10.5, color="blue"),
                                       threshold_sample(11.0)), smf_colors=("red", "blue"))
-    model = compose(parametric(), quenching())
+    model = compose(knots(), quenching())
     assert set(ORDER) == set(model.fields) | {"m"} and len(ORDER) == len(model.fields) + 1
     return catalog, config, model
 
 
-def setup(box_size=None, frac_err=0.05, smhm_halfwidth=SMHM_HALFWIDTH):
+def setup(box_size=None, frac_err=0.05):
     """Model, tabulated predictor, data and errors of the benchmark's likelihood (see the module docstring)."""
     from shaminfer.stats import make_predictor
 
@@ -104,20 +103,15 @@ def setup(box_size=None, frac_err=0.05, smhm_halfwidth=SMHM_HALFWIDTH):
          f"built in {time.perf_counter() - t0:.1f} s")
     truth = model.defaults()
     data = _flat(make_predictor(catalog, config, model=model)(truth), 0.0)
-    ranges = prior_ranges(model, truth, smhm_halfwidth)
+    ranges = prior_ranges(model)
     return model, tab, truth, data, frac_err * jnp.abs(data), ranges
 
 
-def prior_ranges(model, truth, smhm_halfwidth=SMHM_HALFWIDTH):
-    """Uniform prior range of every parameter: the blocks' default ranges, ``m`` in :data:`SHEAR_PRIOR`, and the
-    App. C SMHM's eight parameters within ``smhm_halfwidth`` of theta_true (0: their default ranges)."""
-    from shaminfer.galaxy_halo import SMHM_BLOCK, block_of
+def prior_ranges(model):
+    """Uniform prior range of every parameter: the blocks' default ranges and ``m`` in :data:`SHEAR_PRIOR`."""
+    from shaminfer.galaxy_halo import block_of
 
     ranges = {f: tuple(block_of(model.blocks, f).prior[f]) for f in model.fields}
-    if smhm_halfwidth > 0:
-        for f in SMHM_BLOCK.fields:
-            t = float(getattr(truth, f))
-            ranges[f] = (t - smhm_halfwidth, t + smhm_halfwidth)
     ranges["m"] = SHEAR_PRIOR
     return ranges
 
@@ -209,7 +203,7 @@ def plot(rows, path):
         ax[0].annotate(f"q={r['q']:.1f}", (r["d"], r["nuts"]["ess"] / r["nuts"]["seconds"]),
                        textcoords="offset points", xytext=(4, 6), fontsize=8)
     ax[0].legend(fontsize=8)
-    fig.suptitle("parametric SMHM + quenching + shear bias, tabulated engine, same likelihood", fontsize=9)
+    fig.suptitle("knot SMHM + scatter + quenching + shear bias, tabulated engine, same likelihood", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
@@ -221,8 +215,6 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--box-size", type=float, default=None, help="smaller synthetic universe [Mpc/h]")
     ap.add_argument("--frac-err", type=float, default=0.05)
-    ap.add_argument("--smhm-halfwidth", type=float, default=SMHM_HALFWIDTH,
-                    help="prior half-width of the 8 SMHM parameters around theta_true (0: the blocks' ranges)")
     ap.add_argument("--dims", type=int, nargs="+", default=list(DIMS))
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=500)
@@ -235,7 +227,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if any(d < 1 or d > len(ORDER) for d in args.dims):
         ap.error(f"--dims: expected values in 1..{len(ORDER)}, found {args.dims}")
-    model, tab, truth, data, err, ranges = setup(args.box_size, args.frac_err, args.smhm_halfwidth)
+    model, tab, truth, data, err, ranges = setup(args.box_size, args.frac_err)
     rows = [run_dim(model, tab, truth, data, err, ranges, d, args) for d in args.dims]
     if args.figure:
         plot(rows, Path(args.figure))

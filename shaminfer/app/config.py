@@ -32,7 +32,7 @@ Mock configuration (``shaminfer mock CONFIG``)::
     shamnet = ""         # path to SHAMNet weights ("" = the shipped default)
 
     [model]              # the galaxy-halo model (see model_config.py); no table = SHAM
-    components = ["sham"]  # from "sham", "parametric", "quenching", "disruption", "stellar_mass_offset"
+    components = ["sham"]  # from "sham", "parametric", "knots", "quenching", "disruption", "stellar_mass_offset"
     disruption_proxy = ""  # (with "disruption") the catalog property it reads; "" = "vmax_frac"
 
     [mock]

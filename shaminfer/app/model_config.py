@@ -48,7 +48,9 @@ __all__ = [
 ]
 
 #: Component names of ``model.components`` (factories of :mod:`shaminfer.galaxy_halo`).
-MODEL_COMPONENTS = ("sham", "parametric", "quenching", "disruption", "stellar_mass_offset")
+MODEL_COMPONENTS = ("sham", "parametric", "knots", "quenching", "disruption", "stellar_mass_offset")
+#: The stellar-mass kernels among them (a model has exactly one).
+KERNELS = ("sham", "parametric", "knots")
 #: The model without a ``[model]`` table: SHAM through SHAMNet.
 DEFAULT_MODEL = {"components": ["sham"], "disruption_proxy": ""}
 #: Per-subhalo properties of the ``synthetic`` and ``small_test`` catalogs (``catalogs.synthetic``).
@@ -64,7 +66,7 @@ def check_model_table(model: Mapping) -> dict:
     """Normalize a validated ``[model]`` table; refuse unknown or repeated components and impossible models.
 
     Returns ``{"components": [...], "disruption_proxy": str}``. A model must have
-    exactly one stellar-mass kernel (``"sham"`` or ``"parametric"``) and at
+    exactly one stellar-mass kernel (``"sham"``, ``"parametric"`` or ``"knots"``) and at
     most one component of each other kind (:func:`shaminfer.galaxy_halo.compose`).
     """
     comps = list(model.get("components") or DEFAULT_MODEL["components"])
@@ -76,10 +78,10 @@ def check_model_table(model: Mapping) -> dict:
     dupes = sorted({c for c in comps if comps.count(c) > 1})
     if dupes:
         raise Refused(f"key 'model.components': expected distinct components, found {dupes} more than once")
-    kernels = [c for c in comps if c in ("sham", "parametric")]
+    kernels = [c for c in comps if c in KERNELS]
     if len(kernels) != 1:
-        raise Refused(f"key 'model.components': expected exactly one stellar-mass kernel, \"sham\" or "
-                      f"\"parametric\", found {kernels or 'none'} in {comps}")
+        raise Refused(f"key 'model.components': expected exactly one stellar-mass kernel, \"sham\", "
+                      f"\"parametric\" or \"knots\", found {kernels or 'none'} in {comps}")
     proxy = str(model.get("disruption_proxy") or "")
     if proxy and "disruption" not in comps:
         raise Refused(f"key 'model.disruption_proxy': only used with the \"disruption\" component, found "
@@ -107,6 +109,7 @@ def galaxy_model(model: Mapping, *, net=None):
     factories = {
         "sham": lambda: gh.sham(net=net),
         "parametric": gh.parametric,
+        "knots": gh.knots,
         "quenching": gh.quenching,
         "disruption": lambda: gh.disruption(proxy=proxy) if proxy else gh.disruption(),
         "stellar_mass_offset": gh.stellar_mass_offset,

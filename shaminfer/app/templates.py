@@ -61,7 +61,7 @@ KEY_COMMENTS = {
                           '(the mock itself is always computed with "exact")',
         "forward.shamnet": _FORWARD_SHAMNET,
         "model": "the galaxy-halo model (shaminfer.app.model_config); the default [\"sham\"] is SHAM through SHAMNet",
-        "model.components": '"sham" or "parametric" (the stellar-mass kernel), and any of "quenching", '
+        "model.components": '"sham", "parametric" or "knots" (the stellar-mass kernel), and any of "quenching", '
                             '"disruption", "stellar_mass_offset"',
         "model.disruption_proxy": '(with "disruption") the per-subhalo catalog property it reads; "" = "vmax_frac"',
         "mock": "the mock data",

@@ -6,7 +6,9 @@ kernel (median and width, Eqs. 4-5) and to population probabilities
 population into exact, differentiable SMF, w_p and Delta Sigma of all, red
 and blue galaxies. ``compose(sham())`` is the paper's four-parameter model;
 ``compose(parametric(), quenching(), disruption(), stellar_mass_offset())``
-has 24 parameters.
+has 24 parameters; :func:`knots` is a stellar-mass kernel whose parameters are
+the median log10 M* at fixed Mpeak knots (better conditioned in fits than the
+App. C SMHM of :func:`parametric`).
 
 This stage sits between :mod:`shaminfer.shamnet` and :mod:`shaminfer.stats`.
 """
@@ -35,6 +37,7 @@ from .components import (
     stellar_mass_offset,
 )
 from .compose import GalaxyModel, as_model, bind_catalog, check_model_blocks_with, compose, subhalo_arrays
+from .knots import KNOT_SMHM_BLOCK, KNOTS, KnotSmhmParams, knot_smhm, knots
 
 __all__ = [
     "ParamBlock", "block_of", "check_blocks", "check_params_in_blocks", "fit_fields", "make_block", "make_params",
@@ -44,4 +47,5 @@ __all__ = [
     "SmOffsetParams", "Subhalos", "disruption", "parametric", "quenching", "resolve_smhm", "sham",
     "stellar_mass_offset",
     "GalaxyModel", "as_model", "bind_catalog", "check_model_blocks_with", "compose", "subhalo_arrays",
+    "KNOT_SMHM_BLOCK", "KNOTS", "KnotSmhmParams", "knot_smhm", "knots",
 ]

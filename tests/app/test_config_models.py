@@ -87,7 +87,8 @@ def test_synthetic_catalogs_have_what_the_config_check_assumes():
 @pytest.mark.parametrize("raw, message", [
     ({"model": {"components": ["parametric", "quenchin"]}},
      r"key 'model.components': unknown component 'quenchin' at position 1 \(did you mean 'quenching'\?\); "
-     r"expected names from \['sham', 'parametric', 'quenching', 'disruption', 'stellar_mass_offset'\]"),
+     r"expected names from \['sham', 'parametric', 'knots', 'quenching', 'disruption', 'stellar_mass_offset'\]"),
+    ({"model": {"components": ["knots", "parametric", "quenching"]}}, r"found \[.parametric., .knots.\]|found \[.knots., .parametric.\]"),
     ({"model": {"components": ["sham", "parametric"]}}, r"key 'model.components': expected exactly one stellar-mass"),
     ({"model": {"components": ["quenching"]}}, r"key 'model.components': expected exactly one stellar-mass"),
     ({"model": {"components": ["parametric", "parametric"]}}, r"key 'model.components': expected distinct"),
