@@ -19,8 +19,7 @@ Mock configuration (``shaminfer mock CONFIG``)::
 
     [stats]              # StatsConfig: bins and samples
     smf_edges = {lo = 9.75, hi = 11.75, n = 9}     # or an explicit list of edges, log10 Msun
-    samples = [{kind = "threshold", lo = 10.0}, {kind = "bin", lo = 10.0, hi = 10.5}]
-                         # a sample may add color = "red" | "blue" | "all" (default; red/blue need quenching)
+    samples = [{kind = "threshold", lo = 10.0}, {kind = "bin", lo = 10.0, hi = 10.5, color = "red"}]
     rp_edges = {lo = 0.5, hi = 20.0, n = 7}        # or a list; log-spaced, Mpc/h
     pi_max = 20.0                                  # Mpc/h
     ds_rebin = 3                                   # merge the catalog's lensing annuli 3 at a time
@@ -36,13 +35,10 @@ Mock configuration (``shaminfer mock CONFIG``)::
     disruption_proxy = ""  # (with "disruption") the catalog property it reads; "" = "vmax_frac"
 
     [mock]
-    theta_true = {logphi_star = -2.301, alpha = -1.07, sigma_lo = 0.35, sigma_hi = 0.22}
-                              # SHAM: all four required; other models: any fields by name, the rest
-                              # take their blocks' defaults (e.g. {fq_cen_hi = 0.8} or {})
+    theta_true = {logphi_star = -2.301, alpha = -1.07, sigma_lo = 0.35, sigma_hi = 0.22}  # other models: by name
     covariance = "jackknife"  # or the path of an .npz with cov_smf, cov_wp, cov_delta_sigma
     jackknife_n_side = 3      # n_side^3 subvolumes
-    noise = false             # add a draw from the covariance
-    noise_seed = 0
+    noise = false; noise_seed = 0  # add a draw from the covariance
     diag_regularization = 0.0 # C + eps diag(C); only if the jackknife matrix is singular
     output = "mock.npz"
 
@@ -50,27 +46,17 @@ Fit configuration (``shaminfer fit CONFIG``)::
 
     data = "mock.npz"              # from `shaminfer mock` (or the same layout, see mock.py)
     run_dir = "runs/fit"           # default: next to the config, named after it
-    terms = []                     # likelihood terms from "smf", "wp", "delta_sigma", "smf_color" (one
-                                   # term smf_<colour> per colour); [] = every statistic in the data file
-    wp_samples = [0, 1, 2]         # default: every sample in the data file
-    delta_sigma_samples = [0, 1, 2]
+    terms = []                     # from "smf", "wp", "delta_sigma", "smf_color"; [] = every statistic in the data
+    wp_samples = [0, 1, 2]; delta_sigma_samples = [0, 1, 2]   # default: every sample in the data file
 
-    [forward]                      # optional: overrides the data file's forward model
-    engine = "exact"
-
-    [model]                        # optional: empty values keep the data file's model
-    components = []                # e.g. ["parametric", "quenching"]
-    disruption_proxy = ""
+    [forward]                      # optional: overrides the data file's forward model, e.g. engine = "exact"
+    [model]                        # optional: components = [], disruption_proxy = ""; empty keeps the data's
 
     [prior]
-    kind = "domain"                # "domain": every block on its default prior, SHAM on SHAMNet's training
-                                   # box (priors.domain_prior); "box": SHAM's four in a box (lo, hi);
-                                   # "model" (default when [model] is given): "domain" with single
-                                   # fields' ranges replaced by name, any parameter (model_prior)
+    kind = "domain"                # SHAM on SHAMNet's box, other blocks on their default priors; "box": SHAM in
+                                   # (lo, hi); "model" (default with [model]): ranges replaced by name
     margin = 0.02
-    # lo = {logphi_star = ..., alpha = ..., sigma_lo = ..., sigma_hi = ...}  (kind = "box")
-    # hi = {...}
-    # lo = {fq_cen_hi = 0.6, m = -0.1}, hi = {fq_cen_hi = 0.9}                (kind = "model")
+    # lo = {logphi_star = ..., ...}, hi = {...} (kind = "box"); lo = {fq_cen_hi = 0.6}, hi = {...} ("model")
 
     [likelihood]                   # the family of every term (inference.families)
     family = "gaussian"            # or "student_t" (heavy tails; covariance = df / (df - 2) x the matrix)
@@ -79,16 +65,10 @@ Fit configuration (``shaminfer fit CONFIG``)::
 
     [sampler]                      # sampling.SamplerSettings
     backend = "numpyro"            # or "blackjax"
-    num_chains = 4
-    num_warmup = 500
-    num_samples = 500
-    chunk_size = 100
-    seed = 0
-    target_accept = 0.8
-    max_tree_depth = 10
-    dense_mass = true              # dense (4x4) metric
+    num_chains = 4; num_warmup = 500; num_samples = 500; chunk_size = 100; seed = 0    (one key per line)
+    target_accept = 0.8; max_tree_depth = 10; progress_bar = true
+    dense_mass = true              # dense metric
     init = "laplace"               # or "prior" (see initialization.py)
-    progress_bar = true
 
     [output]
     plots = true                   # corner, trace and data-vs-posterior-predictive PNGs
@@ -97,9 +77,8 @@ Relative paths are relative to the configuration file. Statistics the
 catalog cannot give (Delta Sigma of a catalog with neither lensing profiles
 nor particles), a model needing a catalog property the catalog lacks, red or
 blue statistics of a model without quenching, and missing input files are
-refused here, before any computation. An unknown key, a
-value of the wrong type or out of range, or a missing required key raises
-:class:`ConfigError` naming the key.
+refused here, before any computation. An unknown key, a value of the wrong
+type or out of range, or a missing required key raises :class:`ConfigError`.
 """
 from __future__ import annotations
 

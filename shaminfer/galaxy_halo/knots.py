@@ -23,7 +23,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..ingredients.scatter import ScatterParams, scatter_dex
-from ..ingredients.smhm import DEFAULT_SMHM_PDICT, SmhmParams, three_roll_smhm
 from .blocks import make_block
 from .components import MASS_SCATTER_BLOCK, Component
 
@@ -46,13 +45,10 @@ class KnotSmhmParams(NamedTuple):
     logsm_m150: float
 
 
-def _default_values() -> dict:
-    """The App. C default SMHM (the defaults of :func:`~.components.parametric`) at the knots, rounded."""
-    ref = np.asarray(three_roll_smhm(SmhmParams(**DEFAULT_SMHM_PDICT), jnp.asarray(KNOTS)))
-    return {f: round(float(v), 3) for f, v in zip(KnotSmhmParams._fields, ref)}
-
-
-_DEFAULTS = _default_values()
+#: Defaults: the App. C default SMHM (the defaults of :func:`~.components.parametric`) at the knots, rounded to
+#: 1e-3 dex (written out so that importing the package creates no JAX array; a test checks them).
+_DEFAULTS = dict(logsm_m110=7.693, logsm_m115=9.213, logsm_m120=10.164, logsm_m125=10.641, logsm_m130=10.836,
+                 logsm_m135=10.923, logsm_m140=10.999, logsm_m150=11.223)
 
 KNOT_SMHM_BLOCK = make_block(
     "smhm_knots", KnotSmhmParams, _DEFAULTS,

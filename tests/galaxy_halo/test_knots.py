@@ -73,3 +73,10 @@ def test_composes_and_both_engines_agree():
         assert np.max(np.abs(b / a - 1)) < 5e-3, f
     with pytest.raises(ValueError, match="block 'smhm_knots', field 'logsm_m120'"):
         model.check_theta(model.defaults()._replace(logsm_m120=20.0))
+
+
+def test_defaults_are_the_app_c_default_smhm_at_the_knots():
+    from shaminfer.ingredients.smhm import DEFAULT_SMHM_PDICT, SmhmParams, three_roll_smhm
+
+    ref = np.asarray(three_roll_smhm(SmhmParams(**DEFAULT_SMHM_PDICT), jnp.asarray(KNOTS)))
+    np.testing.assert_allclose(list(KNOT_SMHM_BLOCK.defaults.values()), ref, atol=5e-4)
