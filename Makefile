@@ -1,7 +1,8 @@
 # Two commands: `make demo` (main job) and `make test` (test suite, which builds the docs too);
 # `make docs` builds the API reference into site/.
 # Both create .venv if absent, install GSL headers if gsl-config is missing
-# (Corrfunc builds from source), install the package with [dev], then run.
+# (Corrfunc builds from source) and Open MPI if mpirun is missing (mpi4py, the
+# 2-rank test), install the package with [dev], then run.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -13,10 +14,12 @@ export JAX_ENABLE_X64 := 1
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@command -v gsl-config >/dev/null 2>&1 || { \
-	  echo "gsl-config not found: installing libgsl-dev"; \
+	@PKGS=; command -v gsl-config >/dev/null 2>&1 || PKGS="libgsl-dev"; \
+	command -v mpirun >/dev/null 2>&1 || PKGS="$$PKGS openmpi-bin libopenmpi-dev"; \
+	[ -z "$$PKGS" ] || { \
+	  echo "installing system packages:$$PKGS (GSL headers for Corrfunc; an MPI library for mpi4py)"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update && $$SUDO apt-get install -y libgsl-dev; }
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $$PKGS; }
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip setuptools wheel
 	$(PY) -m pip install -e ".[dev]"

@@ -60,7 +60,7 @@ from shaminfer import configure_jax  # noqa: E402
 configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from hmc_vs_mcmc import _log, run_emcee, run_nuts  # noqa: E402
+from hmc_vs_mcmc import _log, batched_box_log_prob, run_emcee, run_nuts  # noqa: E402
 
 #: Free parameters in order: d = 4 frees the first four, d = 10 the first ten, d = 20 all of them.
 ORDER = ("logsm_m120", "sigma_hi", "fq_cen_x0", "m",
@@ -160,18 +160,8 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
     nuts = run_nuts(loglike, to_theta, chains=args.chains, warmup=args.warmup, samples=args.samples,
                     seed=args.seed, max_seconds=60.0 * args.max_minutes, dense_mass=True,
                     chain_method="vectorized", dim=dim, init_u=ball(args.chains))
-    ll_batch = jax.jit(jax.vmap(loglike))
-
-    def log_prob(u):
-        u = np.atleast_2d(u)
-        inside = np.all(np.abs(u) < 1.0, axis=1)
-        out = np.full(u.shape[0], -np.inf)
-        if inside.any():
-            out[inside] = np.asarray(ll_batch(jnp.asarray(u[inside])))
-        return out
-
     walkers = 2 * dim + 2
-    em = run_emcee(log_prob, walkers=walkers, chunk=args.chunk, seed=args.seed, max_seconds=60.0 * args.max_minutes,
+    em = run_emcee(batched_box_log_prob(loglike), walkers=walkers, chunk=args.chunk, seed=args.seed, max_seconds=60.0 * args.max_minutes,
                    vectorize=True, to_theta=jax.jit(to_theta), name=f"emcee (d={dim}, {walkers} walkers)", dim=dim,
                    p0=ball(walkers))
     row = dict(d=dim, grad_ms=1e3 * t_grad,

@@ -187,6 +187,22 @@ def run_nuts_blackjax(loglike_u, to_theta, *, chains, warmup, samples, seed, max
     return dict(seconds=elapsed, rhat=rhat, ess=ess, draws=u.shape[0] * u.shape[1])
 
 
+def batched_box_log_prob(loglike):
+    """emcee's vectorized ``log_prob(u (W, d)) -> (W,)``: ``loglike`` (jitted, vmapped over walkers) inside the
+    box ``|u| < 1`` of the unconstrained coordinates, ``-inf`` outside (the flat prior's support)."""
+    ll_batch = jax.jit(jax.vmap(loglike))
+
+    def log_prob(u):
+        u = np.atleast_2d(u)
+        inside = np.all(np.abs(u) < 1.0, axis=1)
+        out = np.full(u.shape[0], -np.inf)
+        if inside.any():
+            out[inside] = np.asarray(ll_batch(jnp.asarray(u[inside])))
+        return out
+
+    return log_prob
+
+
 def run_emcee(log_prob, *, walkers, chunk, seed, max_seconds, vectorize, to_theta, name, min_chunks=1, dim=4,
               p0=None):
     """emcee in chunks until R-hat <= 1.01 on the second half (walkers as chains) or ``max_seconds``.
@@ -283,17 +299,7 @@ def main(argv=None):
         return dict(nuts=nuts)
 
     # 2. emcee + tabulated (vectorized over walkers)
-    ll_batch = jax.jit(jax.vmap(loglike_u))
-
-    def log_prob_tab(u):
-        u = np.atleast_2d(u)
-        inside = np.all(np.abs(u) < 1.0, axis=1)
-        out = np.full(u.shape[0], -np.inf)
-        if inside.any():
-            out[inside] = np.asarray(ll_batch(jnp.asarray(u[inside])))
-        return out
-
-    em_tab = run_emcee(log_prob_tab, walkers=args.walkers, chunk=args.chunk, seed=args.seed, max_seconds=max_s,
+    em_tab = run_emcee(batched_box_log_prob(loglike_u), walkers=args.walkers, chunk=args.chunk, seed=args.seed, max_seconds=max_s,
                        vectorize=True, to_theta=to_theta, name="emcee+tabulated")
     tab_rate = em_tab["ess"] / em_tab["seconds"]
 

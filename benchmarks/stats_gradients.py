@@ -14,8 +14,11 @@ so that load on the machine hits all alike, ``--nthreads`` threads each):
   ``2 dw @ G`` and the RR term of Eqs. 15-20. This is the cost the issue's
   goal is about (the reference makes 1 + 2 n_theta Corrfunc calls here);
 * ``end_to_end``: the same through :func:`shaminfer.stats.make_predictor`
-  from theta: SHAMNet and its forward-mode derivatives on all N subhalos, the
-  triweight weights, the pair pass and the tangent;
+  from theta: SHAMNet and its derivatives on the subhalos whose weights need
+  them (:mod:`shaminfer.stats.active_rows`), the triweight weights on all N,
+  the pair pass and the tangent;
+* ``end_to_end_grad``: ``jax.value_and_grad`` (reverse mode, as NUTS uses)
+  of the scalar ``sum(w_p^2)`` through the same predictor;
 * ``corrfunc``: one Corrfunc ``DDrppi`` (weight_type="pair_product") on the
   same non-zero-weight subhalos, weights and bins.
 
@@ -163,9 +166,11 @@ def main(argv=None):
             DDrppi(1, args.nthreads, PI_MAX, RP_EDGES, x, y, z, weights1=ws, weight_type="pair_product",
                    periodic=True, boxsize=float(catalog.box_size), verbose=False)
 
+        scalar_grad = jax.jit(jax.value_and_grad(lambda t: jnp.sum(predictor(ShamParams(*t)).wp[0] ** 2)))
         runs = {
             "pairs": lambda: jax.block_until_ready(pairs(theta_vec)),
             "end_to_end": lambda: jax.block_until_ready(end_to_end(theta)),
+            "end_to_end_grad": lambda: jax.block_until_ready(scalar_grad(theta_vec)),
             "corrfunc": corrfunc,
             "kernel_only": lambda: neighbour_sums(catalog.pos, w, box_size=catalog.box_size, rp_edges=RP_EDGES,
                                                   pi_max=PI_MAX, nthreads=args.nthreads),
@@ -181,6 +186,7 @@ def main(argv=None):
         t = {k: float(np.median(v)) for k, v in times.items()}
         ratio = t["pairs"] / t["corrfunc"]
         e2e = t["end_to_end"] / t["corrfunc"]
+        e2e_grad = t["end_to_end_grad"] / t["corrfunc"]
 
         linear = make_predictor(catalog, cfg, smhm=smhm_linearized, nthreads=args.nthreads)
         linear_value = jax.jit(lambda t: linear(t).wp[0])
@@ -191,6 +197,7 @@ def main(argv=None):
         print(f"sample log10M*>={thr:.4f} n_sel={n_sel} pairs_s={t['pairs']:.4f} end_to_end_s={t['end_to_end']:.4f} "
               f"corrfunc_ddrppi_s={t['corrfunc']:.4f} kernel_only_s={t['kernel_only']:.4f} "
               f"pairs_over_corrfunc={ratio:.3f} end_to_end_over_corrfunc={e2e:.3f} "
+              f"end_to_end_grad_s={t['end_to_end_grad']:.4f} end_to_end_grad_over_corrfunc={e2e_grad:.3f} "
               f"kernel_over_corrfunc={t['kernel_only'] / t['corrfunc']:.3f} fd_max_rel_err={fd_err:.2e} "
               f"fd_by_step={steps} "
               f"fd_raw_max_rel_err(h={args.fd_raw_step:g})={fd_raw:.2e}")

@@ -9,6 +9,10 @@ destination's suffix, so writers that infer the format from the name
 The file gets the permissions the process's umask allows (``0o666 & ~umask``,
 as ``open`` would give), not the 0600 of :func:`tempfile.mkstemp`, so
 collaborators on a shared disk can read the results.
+
+Under MPI (:mod:`shaminfer.parallel`) only rank 0 writes: on the other ranks
+the writer runs on a temporary file that is then removed, so every rank runs
+the same code and exactly one complete file lands.
 """
 from __future__ import annotations
 
@@ -64,8 +68,12 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
                                suffix=".tmp" + (path.suffix if suffix is None else suffix))
     os.close(fd)
     tmp_path = Path(tmp)
+    from . import parallel
+
     try:
         yield tmp_path
+        if not parallel.is_root():
+            return
         os.chmod(tmp_path, 0o666 & ~current_umask())  # mkstemp made it 0600
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())

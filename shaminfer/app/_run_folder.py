@@ -28,6 +28,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from .. import parallel
+
 __all__ = ["LOCK_NAME", "Terminated", "run_folder_lock", "exit_on_sigterm", "portable_config"]
 
 LOCK_NAME = ".lock"
@@ -82,6 +84,9 @@ def run_folder_lock(run_dir: str | os.PathLike, *, log: Callable[[str], None]) -
     """
     run_dir = Path(run_dir)
     path = run_dir / LOCK_NAME
+    if not parallel.is_root():  # under MPI rank 0 holds the lock for the job (the other ranks write nothing)
+        yield path
+        return
     host = socket.gethostname()
     record = {"pid": os.getpid(), "host": host, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "token": uuid.uuid4().hex}

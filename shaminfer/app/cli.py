@@ -26,13 +26,14 @@ that the same command resumes.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, parallel
 
 __all__ = ["register_command", "build_parser", "main"]
 
@@ -317,26 +318,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or argparse's usage error (already printed)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    code = _run(parser, args)
+    parallel.abort_job(code)  # under MPI a failing rank ends the whole job instead of leaving the others waiting
+    return code
+
+
+def _run(parser, args) -> int:
     from .. import configure_jax
 
     configure_jax()
+    err = sys.stderr
     try:
+        if parallel.size() > 1:  # under MPI rank 0 alone reports progress; errors print on every rank, tagged
+            err = sys.__stderr__
+            if not parallel.is_root():
+                sys.stdout = sys.stderr = open(os.devnull, "w")
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print(f"shaminfer {args.command}: interrupted; the files written so far are valid, and rerunning "
-              "the same command resumes", file=sys.stderr)
+              "the same command resumes", file=err)
         return 130
     except (ValueError, OSError) as exc:  # FileNotFoundError, IsADirectoryError, PermissionError, ...
         if args.traceback:
             raise
-        print(f"shaminfer {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"shaminfer {args.command}{_rank_tag()}: error: {_one_line(exc)}", file=err)
         return 2
     except Exception as exc:
         if args.traceback:
             raise
-        print(f"shaminfer {args.command}: unexpected error ({type(exc).__name__}: {_one_line(exc)}); rerun as "
-              f"`shaminfer --traceback {args.command} ...` to see where, and report it", file=sys.stderr)
+        print(f"shaminfer {args.command}{_rank_tag()}: unexpected error ({type(exc).__name__}: {_one_line(exc)}); "
+              f"rerun as `shaminfer --traceback {args.command} ...` to see where, and report it", file=err)
         return 1
+
+
+def _rank_tag() -> str:
+    try:
+        return f" [rank {parallel.rank()} of {parallel.size()}]" if parallel.size() > 1 else ""
+    except ValueError:  # mpi4py missing under a launcher: the error itself says so
+        return ""
 
 
 if __name__ == "__main__":  # pragma: no cover

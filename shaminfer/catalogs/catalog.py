@@ -104,6 +104,25 @@ def _checked_property(name, value, n: int) -> np.ndarray:
     return _frozen(arr)
 
 
+def _checked_region(region, box: float, ppos) -> tuple:
+    try:
+        axis, lo, hi = region
+        axis, lo, hi = int(axis), float(lo), float(hi)
+    except (TypeError, ValueError):
+        raise ValueError(f"particle_region: expected (axis, lo, hi) or None, found {region!r}") from None
+    if ppos is None:
+        raise ValueError("particle_region: given without particle_pos")
+    if axis not in (0, 1, 2) or not (np.isfinite(lo) and np.isfinite(hi) and lo < hi and hi - lo <= box
+                                     and -box < lo < box):
+        raise ValueError(f"particle_region: expected an axis in 0..2 and -box_size < lo < hi <= lo + box_size "
+                         f"(box_size = {box:g} Mpc/h), found {region!r}")
+    outside = ((ppos[:, axis] - lo) % box) >= (hi - lo)
+    if outside.any():
+        raise ValueError(f"particle_pos: expected particles inside particle_region [{lo:g}, {hi:g}) along axis "
+                         f"{axis}, found {int(outside.sum())} outside")
+    return axis, lo, hi
+
+
 @dataclass(frozen=True, eq=False)
 class LensingProfiles:
     """Per-object annulus-averaged Delta Sigma profiles (App. F, Eq. F4).
@@ -189,6 +208,11 @@ class SubhaloCatalog:
         Dark-matter particle positions [Mpc/h] in ``[0, box_size)``.
     particle_mass : float or None
         Mass of one particle [Msun/h]; given iff ``particle_pos`` is.
+    particle_region : tuple (axis, lo, hi) or None
+        None: the particles fill the box. Otherwise they are only those of the
+        periodic interval ``[lo, hi)`` [Mpc/h] along ``axis`` (``lo`` may be
+        negative and ``hi`` above ``box_size``): one MPI rank's slab and its
+        ghost zones (:func:`shaminfer.catalogs.io.load_catalog` under MPI).
     lensing : LensingProfiles or None
         Precomputed per-object Delta Sigma profiles (App. F).
     meta : mapping str -> str | int | float | bool
@@ -213,6 +237,7 @@ class SubhaloCatalog:
     particle_pos: Optional[np.ndarray] = None
     particle_mass: Optional[float] = None
     lensing: Optional[LensingProfiles] = None
+    particle_region: Optional[tuple] = None
     meta: Mapping = field(default_factory=dict)
     properties: Mapping = field(default_factory=dict)
 
@@ -265,6 +290,9 @@ class SubhaloCatalog:
             mp = _check_scalar("particle_mass", self.particle_mass, 0.0, 1e18, lo_open=True, unit=" Msun/h")
             object.__setattr__(self, "particle_pos", _frozen(ppos))
             object.__setattr__(self, "particle_mass", mp)
+        if self.particle_region is not None:
+            object.__setattr__(self, "particle_region", _checked_region(self.particle_region, box,
+                                                                         self.particle_pos))
 
         if self.lensing is not None:
             if not isinstance(self.lensing, LensingProfiles):
@@ -326,6 +354,8 @@ class SubhaloCatalog:
             parts.append(f"satellites={int((self.host_index >= 0).sum())}")
         if self.particle_pos is not None:
             parts.append(f"particles={self.particle_pos.shape[0]} x {self.particle_mass:.4g} Msun/h")
+            if self.particle_region is not None:
+                parts.append(f"particle_region={self.particle_region}")
         if self.lensing is not None:
             parts.append(f"lensing={self.lensing.index.size} x {self.lensing.n_radii} bins")
         if self.properties:

@@ -16,6 +16,10 @@ logmpeak              float64 (N,)    log10 Mpeak [Msun/h]
 host_index            int64 (N,)      -1 central, else row of the host (opt.)
 particle_pos          float64 (Np,3)  particle positions [Mpc/h] (optional)
 particle_mass         float64 ()      particle mass [Msun/h] (with the above)
+particle_x_start      int64 (nc+1,)   HDF5 only: particles are stored in order
+                                      of x cell (``nc`` cells of width
+                                      ``box_size / nc``); rows of cell ``c``
+                                      are ``[start[c], start[c+1])``
 lensing_rbins         float64 (nR+1,) radial bin edges [Mpc/h] (optional)
 lensing_index         int64 (M,)      rows that have a profile
 lensing_delta_sigma   float64 (M, nR) <Delta Sigma> [h Msun / pc^2]
@@ -28,6 +32,11 @@ scalars, loaded with ``allow_pickle=False``). In HDF5 the scalars and strings
 are attributes of the root group and the arrays are datasets at the root.
 Files are written atomically (temporary file + ``os.replace``); the loader
 re-validates everything through the :class:`SubhaloCatalog` constructor.
+
+In HDF5 the particles are written in order of their x coordinate's cell (the
+order of particles carries no meaning), so that under MPI each rank reads
+only the contiguous rows of its slab and ghost zones
+(:func:`load_catalog`, :mod:`shaminfer.parallel`).
 """
 from __future__ import annotations
 
@@ -45,7 +54,42 @@ __all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "save_catalog", "load_catalog", "loa
 
 SCHEMA_NAME = "shaminfer.SubhaloCatalog"
 SCHEMA_VERSION = 1
-_ARRAYS = ("pos", "logmpeak", "host_index", "particle_pos", "lensing_rbins", "lensing_index", "lensing_delta_sigma")
+_ARRAYS = ("pos", "logmpeak", "host_index", "particle_pos", "particle_x_start", "lensing_rbins", "lensing_index",
+           "lensing_delta_sigma")
+#: Width [Mpc/h] of the x cells that index the particles of an HDF5 catalog (about; the box is cut evenly).
+X_CELL = 1.0
+
+
+def _x_cells(box: float) -> int:
+    return max(1, int(np.ceil(box / X_CELL)))
+
+
+def _sorted_by_x_cell(ppos: np.ndarray, box: float):
+    """Particles in order of x cell (stable) and the start row of each cell, shape (nc + 1,)."""
+    nc = _x_cells(box)
+    cell = np.minimum((ppos[:, 0] * (nc / box)).astype(np.int64), nc - 1)
+    order = np.argsort(cell, kind="stable")
+    start = np.zeros(nc + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cell, minlength=nc), out=start[1:])
+    return ppos[order], start
+
+
+def _read_particle_rows(dset, start: np.ndarray, box: float, lo: float, hi: float) -> np.ndarray:
+    """Rows of ``dset`` (sorted by x cell) whose x lies in the periodic interval ``[lo, hi)``."""
+    from ..parallel import periodic_interval_mask
+
+    nc = start.size - 1
+    if hi - lo >= box:
+        return dset[()]
+    c0 = int(np.floor(lo * nc / box))
+    c1 = int(np.ceil(hi * nc / box))
+    parts = []
+    for a, b in ((c0, min(c1, 0)), (max(c0, 0), min(c1, nc)), (max(c0, nc), c1)):  # below 0, inside, above box
+        if b > a:
+            shift = (a // nc) * nc
+            parts.append(dset[start[a - shift]:start[b - shift]])
+    rows = np.concatenate(parts) if parts else np.zeros((0, 3))
+    return rows[periodic_interval_mask(rows[:, 0], lo, hi, box)]
 
 
 def _to_records(cat: SubhaloCatalog) -> dict:
@@ -66,7 +110,7 @@ def _to_records(cat: SubhaloCatalog) -> dict:
     return rec
 
 
-def _from_records(rec: dict, source) -> SubhaloCatalog:
+def _from_records(rec: dict, source, particle_region=None) -> SubhaloCatalog:
     schema = str(rec.get("schema", ""))
     if schema != SCHEMA_NAME:
         raise ValueError(f"{source}: expected a {SCHEMA_NAME!r} file, found schema {schema!r}")
@@ -84,7 +128,7 @@ def _from_records(rec: dict, source) -> SubhaloCatalog:
     return SubhaloCatalog(
         pos=rec["pos"], logmpeak=rec["logmpeak"], box_size=float(rec["box_size"]), redshift=float(rec["redshift"]),
         host_index=rec.get("host_index"), particle_pos=rec.get("particle_pos"),
-        particle_mass=None if pmass is None else float(pmass), lensing=lensing,
+        particle_mass=None if pmass is None else float(pmass), lensing=lensing, particle_region=particle_region,
         meta=json.loads(str(rec.get("meta_json", "{}"))),
         properties={k[len("prop_"):]: v for k, v in rec.items() if k.startswith("prop_")})
 
@@ -104,12 +148,18 @@ def save_catalog(catalog: SubhaloCatalog, path: os.PathLike, *, format=None) -> 
     """Write ``catalog`` to ``path`` in the shaminfer schema (atomic); format from the suffix unless given."""
     path = Path(path)
     fmt = _format_of(path, format)
+    if catalog.particle_region is not None:
+        raise ValueError(f"catalog.particle_region = {catalog.particle_region}: this catalog holds one MPI rank's "
+                         "particles only; save the full catalog instead")
     rec = _to_records(catalog)
     if fmt == "npz":
         def write(tmp):
             np.savez(tmp, **{k: np.asarray(v) for k, v in rec.items()})
     else:
         import h5py
+
+        if "particle_pos" in rec:
+            rec["particle_pos"], rec["particle_x_start"] = _sorted_by_x_cell(rec["particle_pos"], float(catalog.box_size))
 
         def write(tmp):
             with h5py.File(tmp, "w") as f:
@@ -121,12 +171,25 @@ def save_catalog(catalog: SubhaloCatalog, path: os.PathLike, *, format=None) -> 
     return atomic_write(path, write)
 
 
-def load_catalog(path: os.PathLike, *, format=None) -> SubhaloCatalog:
-    """Read a catalog written by :func:`save_catalog` (NPZ or HDF5) and validate it."""
+def load_catalog(path: os.PathLike, *, format=None, particle_ghost: float | None = None, los_axis: int = 2
+                 ) -> SubhaloCatalog:
+    """Read a catalog written by :func:`save_catalog` (NPZ or HDF5) and validate it.
+
+    Under MPI (:mod:`shaminfer.parallel`, more than one rank) each rank keeps
+    every subhalo but only the particles of its slab (along the first axis
+    other than ``los_axis``) plus ``particle_ghost`` [Mpc/h] on both sides
+    (default: the outer edge of the default lensing bins, 10 Mpc/h); the
+    catalog's ``particle_region`` says which. From an HDF5 file a rank reads
+    just those rows; an NPZ file is read whole and then cut.
+    """
+    from .. import parallel
+
     path = Path(path)
     fmt = _format_of(path, format)
     if not path.exists():
         raise FileNotFoundError(f"path: no such catalog file {str(path)!r}")
+    comm = parallel.world()
+    region = None
     if fmt == "npz":
         rec = read_npz(path, what="catalog")
     else:
@@ -134,12 +197,46 @@ def load_catalog(path: os.PathLike, *, format=None) -> SubhaloCatalog:
 
         try:
             with h5py.File(path, "r") as f:
-                rec = {k: f[k][()] for k in f.keys()}
+                rec = {k: f[k][()] for k in f.keys() if k != "particle_pos"}
                 for k, v in f.attrs.items():
                     rec[k] = v.decode() if isinstance(v, bytes) else v
+                if "particle_pos" in f:
+                    region = _slab_region(comm, rec, particle_ghost, los_axis, path)
+                    if region is not None and region[0] == 0 and "particle_x_start" in rec:
+                        rec["particle_pos"] = _read_particle_rows(f["particle_pos"], rec["particle_x_start"],
+                                                                  float(rec["box_size"]), region[1], region[2])
+                    else:
+                        rec["particle_pos"] = f["particle_pos"][()]
         except OSError as exc:
             raise ValueError(f"{path}: unreadable catalog, expected an HDF5 file ({exc})") from None
-    return _from_records(rec, path.name)
+    if region is None and "particle_pos" in rec:
+        region = _slab_region(comm, rec, particle_ghost, los_axis, path)
+    if region is not None and rec["particle_pos"].shape[0] and not (region[0] == 0 and "particle_x_start" in rec):
+        p = np.asarray(rec["particle_pos"])
+        rec["particle_pos"] = p[parallel.periodic_interval_mask(p[:, region[0]], region[1], region[2],
+                                                                float(rec["box_size"]))]
+    rec.pop("particle_x_start", None)
+    catalog = _from_records(rec, path.name, particle_region=region)
+    if comm is not None:
+        from .cache import hash_arrays
+
+        parallel.agree(comm, f"{path.name}: catalog checksum (positions, log10 Mpeak, box)",
+                       (hash_arrays(catalog.pos, catalog.logmpeak), catalog.box_size))
+    return catalog
+
+
+def _slab_region(comm, rec: dict, ghost, los_axis: int, path: Path):
+    """``(axis, lo, hi)`` of the particles this rank needs, or None (one rank: all of them)."""
+    if comm is None:
+        return None
+    from .. import parallel
+    from .lensing import DEFAULT_RBINS
+
+    ghost = float(DEFAULT_RBINS[-1] if ghost is None else ghost)
+    slabs = parallel.slabs(float(rec["box_size"]), los_axis=los_axis, ghost=ghost, n=comm.Get_size(),
+                           rank_=comm.Get_rank(), what=f"{path.name}: particle slabs")
+    lo, hi = slabs.region()
+    return slabs.axis, lo, hi
 
 
 def load_particles(path: os.PathLike, *, box_size: float, particle_mass: float | None = None

@@ -33,6 +33,7 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
+from .. import parallel
 from .._npz import read_npz
 from .cache import atomic_write, cache_dir, cache_key, hash_arrays
 from .catalog import LensingProfiles, SubhaloCatalog
@@ -287,7 +288,9 @@ def lensing_profiles(catalog: SubhaloCatalog, *, logmpeak_min=11.5, rbins=DEFAUL
         Line-of-sight axis.
     cache : bool, keyword-only
         Reuse / store the result in the per-user cache (keyed by the content
-        of the positions, particles and every option).
+        of the positions, particles and every option). Under MPI the ranks
+        split the objects by slab (:mod:`shaminfer.catalogs.lensing_mpi`) and
+        the cache is not used (no rank holds all particles to key it).
     progress : bool or None, keyword-only
         Progress bar (None: only on a terminal).
 
@@ -301,6 +304,16 @@ def lensing_profiles(catalog: SubhaloCatalog, *, logmpeak_min=11.5, rbins=DEFAUL
                          "found None")
     rbins = np.asarray(rbins, dtype=np.float64)
     index = np.flatnonzero(catalog.logmpeak >= float(logmpeak_min))
+    comm = parallel.world()
+    if comm is not None:  # each rank its slab's objects, from its particles and ghost zones; no cache
+        from .lensing_mpi import distributed_delta_sigma
+
+        ds = distributed_delta_sigma(comm, catalog, index, rbins, int(los_axis), delta_sigma_per_object,
+                                     progress=progress)
+        return LensingProfiles(rbins=rbins, index=index, delta_sigma=ds, los_axis=los_axis)
+    if catalog.particle_region is not None:
+        raise ValueError(f"catalog.particle_region = {catalog.particle_region}: the catalog holds one MPI rank's "
+                         "particles, but this process runs alone; load the full catalog")
     path = None
     if cache:
         key = cache_key(dict(content=hash_arrays(catalog.pos[index], catalog.particle_pos, rbins),

@@ -94,6 +94,10 @@ class Component(NamedTuple):
         Pure JAX in ``theta`` (the flat parameter tuple of the whole fit).
     check : callable ``(theta) -> None`` or None
         Extra shell check of a concrete theta (e.g. SHAMNet's training domain).
+    net : ShamNet or None
+        The SHAMNet whose median this component evaluates (None: none); an
+        engine may evaluate it on the subhalos that need it only
+        (:mod:`shaminfer.stats.active_rows`).
     """
 
     name: str
@@ -102,6 +106,7 @@ class Component(NamedTuple):
     requires: tuple
     apply: Callable
     check: Optional[Callable] = None
+    net: Optional[object] = None
 
 
 def resolve_smhm(*, net=None, smhm=None):
@@ -149,7 +154,7 @@ def sham(*, net=None, smhm=None) -> Component:
 
             check_theta_in_domain(SHAM_BLOCK.take(theta), net=net_used)
 
-    return Component("sham", "smhm", (SHAM_BLOCK,), (), apply, check)
+    return Component("sham", "smhm", (SHAM_BLOCK,), (), apply, check, net_used)
 
 
 # --- parametric SMHM (App. C) with mass-dependent scatter (Eq. 4) ---------------------------------------------

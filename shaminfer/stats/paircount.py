@@ -45,6 +45,8 @@ from numba import prange, uint64
 from numba.core import types
 from numba.extending import intrinsic
 
+from .. import parallel
+
 __all__ = [
     "PairSums",
     "neighbour_sums",
@@ -53,6 +55,7 @@ __all__ = [
     "grid_order",
     "DEFAULT_REACH",
     "SERIAL_BELOW",
+    "WORLD",
 ]
 
 #: Neighbour columns visited on each side; cells are at least ``rp_max / reach`` wide.
@@ -64,6 +67,8 @@ SERIAL_BELOW = 20000
 _LOCK = threading.Lock()
 _NLANE = 8  # independent accumulators per point (breaks store-to-load chains)
 _MAX_NCELL = 2048
+#: ``comm=WORLD``: use the MPI launcher's communicator when there is one (:func:`shaminfer.parallel.world`).
+WORLD = "world"
 
 
 class PairSums(NamedTuple):
@@ -152,8 +157,13 @@ def grid_order(x, y, z, box, ncell):
 
 
 @numba.njit(parallel=True, cache=True, fastmath=False)
-def _half_shell_kernel(xs, ys, zs, ws, col_start, ncell, box, reach, edges2, table, shift, kmin, pimax, nphase, gs):
-    """Accumulate ``gs[a * nslot + slot] += w_b`` over unordered pairs (see the module docstring)."""
+def _half_shell_kernel(xs, ys, zs, ws, col_start, ncell, box, reach, edges2, table, shift, kmin, pimax, nphase,
+                       cx_lo, cx_hi, gs):
+    """Accumulate ``gs[a * nslot + slot] += w_b`` over unordered pairs (see the module docstring).
+
+    Only pairs whose first point lies in a column ``cx_lo <= cx < cx_hi`` (along the first sky axis) are
+    visited: one MPI rank's share (:mod:`shaminfer.parallel`); ``(0, ncell)`` visits every pair.
+    """
     nslot = edges2.size - 1
     nbin = nslot - 2
     rmax2 = edges2[nbin + 1]
@@ -165,6 +175,8 @@ def _half_shell_kernel(xs, ys, zs, ws, col_start, ncell, box, reach, edges2, tab
     for p in range(nphase):
         for q in prange(nstripe):
             cx = p + q * nphase
+            if cx < cx_lo or cx >= cx_hi:
+                continue
             acc = np.zeros(nlane_slots)
             for cy in range(ncell):
                 c = cx * ncell + cy
@@ -329,7 +341,7 @@ def _prepare(pos, weights, los_axis, box):
     return xyz, np.ascontiguousarray(w[sel]), sel
 
 
-def _run(pos, weights, box_size, rp_edges, pi_max, los_axis, nthreads, reach, want_g):
+def _run(pos, weights, box_size, rp_edges, pi_max, los_axis, nthreads, reach, want_g, comm):
     rp_edges = np.asarray(rp_edges, dtype=np.float64)
     box = float(box_size)
     _check_geometry(box, rp_edges, float(pi_max), los_axis, reach)
@@ -338,30 +350,39 @@ def _run(pos, weights, box_size, rp_edges, pi_max, los_axis, nthreads, reach, wa
     (x, y, z), w, sel = _prepare(pos, weights, los_axis, box)
     g_out = np.zeros((n if want_g else 0, nbin))
     dd = np.zeros(nbin)
-    if w.size < 2:
-        return dd, g_out
-    ncell, nphase = _grid_shape(w.size, box, float(rp_edges[-1]), int(reach))
-    order, col_start = grid_order(x, y, z, box, ncell)
-    xs, ys, zs, ws = x[order], y[order], z[order], w[order]
-    edges2, table, shift, kmin = _bin_table(rp_edges)
-    nslot = nbin + 2
-    gs = np.zeros(w.size * nslot)
-    threads = _threads(nthreads, w.size)
-    with _LOCK:
+    comm = parallel.world() if comm is WORLD else comm
+    with _LOCK:  # one count at a time per process, so that ranks reach their reductions in the same order
+        if comm is not None:  # every rank must count the same sample (the sums are added over ranks below)
+            parallel.agree(comm, "pair count (number, sum and first moments of the non-zero weights)",
+                           (int(w.size), float(w.sum()), float(w @ x), float(w @ z), rp_edges.tolist(),
+                            float(pi_max)))
+        if w.size < 2:
+            return dd, g_out
+        ncell, nphase = _grid_shape(w.size, box, float(rp_edges[-1]), int(reach))
+        cx_lo, cx_hi = 0, ncell
+        if comm is not None:  # this rank's columns
+            cx_lo, cx_hi = parallel.owned_columns(ncell, n=comm.Get_size(), rank_=comm.Get_rank())
+        order, col_start = grid_order(x, y, z, box, ncell)
+        xs, ys, zs, ws = x[order], y[order], z[order], w[order]
+        edges2, table, shift, kmin = _bin_table(rp_edges)
+        nslot = nbin + 2
+        gs = np.zeros(w.size * nslot)
+        threads = _threads(nthreads, w.size)
         old = numba.get_num_threads()
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
         try:
             _half_shell_kernel(xs, ys, zs, ws, col_start, ncell, box, int(reach), edges2, table, int(shift),
-                               int(kmin), float(pi_max), int(nphase), gs)
+                               int(kmin), float(pi_max), int(nphase), int(cx_lo), int(cx_hi), gs)
         finally:
             numba.set_num_threads(old)
+        gs = parallel.allreduce_sum(comm, gs)
     dest = sel if want_g else np.full(w.size, -1, dtype=np.int64)
     _unsort(gs, ws, order, dest.astype(np.int64), nslot, nbin, g_out if want_g else np.zeros((1, nbin)), dd)
     return dd, g_out
 
 
 def neighbour_sums(pos, weights, *, box_size, rp_edges, pi_max, los_axis=2, nthreads=None,
-                   reach=DEFAULT_REACH) -> PairSums:
+                   reach=DEFAULT_REACH, comm=WORLD) -> PairSums:
     """Weighted pair counts ``DD`` (Eq. 14) and neighbour sums ``G`` (for Eq. 19) in one pass.
 
     Parameters
@@ -383,20 +404,25 @@ def neighbour_sums(pos, weights, *, box_size, rp_edges, pi_max, los_axis=2, nthr
         :data:`SERIAL_BELOW` non-zero weights). Results do not depend on it.
     reach : int
         Neighbour columns on each side (cells at least ``rp_max / reach`` wide).
+    comm : mpi4py communicator, None or WORLD
+        Under MPI each rank counts the pairs of its own grid columns and the
+        sums are added over ranks (:mod:`shaminfer.parallel`); every rank
+        must pass the same positions and weights. ``WORLD`` (default): the
+        launcher's communicator when there is one; None: count here alone.
 
     Returns
     -------
     PairSums
         ``dd`` (nrp,) over ordered pairs and ``g`` (N, nrp).
     """
-    dd, g = _run(pos, weights, box_size, rp_edges, pi_max, los_axis, nthreads, reach, True)
+    dd, g = _run(pos, weights, box_size, rp_edges, pi_max, los_axis, nthreads, reach, True, comm)
     return PairSums(dd, g)
 
 
 def pair_counts(pos, weights, *, box_size, rp_edges, pi_max, los_axis=2, nthreads=None,
-                reach=DEFAULT_REACH) -> np.ndarray:
+                reach=DEFAULT_REACH, comm=WORLD) -> np.ndarray:
     """``DD_i`` of Eq. 14 only (ordered pairs), shape (nrp,); same arguments as :func:`neighbour_sums`."""
-    dd, _ = _run(pos, weights, box_size, rp_edges, pi_max, los_axis, nthreads, reach, False)
+    dd, _ = _run(pos, weights, box_size, rp_edges, pi_max, los_axis, nthreads, reach, False, comm)
     return dd
 
 

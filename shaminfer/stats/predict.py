@@ -11,6 +11,9 @@ with no Monte Carlo noise and exact derivatives in theta (Eqs. 8, 12, 18-20):
 ``jax.jit``, ``jax.grad``, ``jax.jacfwd`` and ``jax.vmap`` over theta all
 work. Catalog arrays are captured as constants (positions are never traced);
 pair counts run in a ``pure_callback`` (:mod:`shaminfer.stats.clustering`).
+With SHAMNet as the SMHM, the network runs only on the subhalos whose
+weights can need it, with the same values and derivatives
+(:mod:`shaminfer.stats.active_rows`).
 
 Shell checks: the configuration is validated once, in :func:`make_predictor`.
 When the predictor is called with a concrete theta (not under ``jit``,
@@ -25,9 +28,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .active_rows import make_active_population, model_cuts
 from .clustering import PAIR_ENGINES, make_pair_counter, random_pair_counts, wp_from_pair_counts
 from .config import StatsConfig, check_config, ds_bin_edges
 from .lensing import MAX_MISSING_PROFILE_WEIGHT, delta_sigma_from_weights, merge_annuli, missing_profile_fraction
@@ -120,6 +125,8 @@ def make_predictor(catalog, config: StatsConfig, *, model=None, net=None, smhm=N
     galaxy_model = galaxy_model if galaxy_model is not None else compose(sham(net=net, smhm=smhm))
     check_colors(config, galaxy_model)
     subhalos = bind_catalog(galaxy_model, catalog)
+    # SHAMNet only where a weight can need it (same values and derivatives); None for other models
+    active_population = make_active_population(galaxy_model, subhalos, model_cuts(config))
 
     box = float(catalog.box_size)
     volume = box**3
@@ -161,7 +168,7 @@ def make_predictor(catalog, config: StatsConfig, *, model=None, net=None, smhm=N
         concrete = not is_traced(theta)
         if concrete:
             galaxy_model.check_theta(theta)
-        pop = galaxy_model.population(theta, subhalos)
+        pop = galaxy_model.population(theta, subhalos) if active_population is None else active_population(theta)
         mu, sigma = pop.mu, pop.sigma
         dtype = jnp.result_type(mu, sigma)
         if smf_edges.size:
@@ -178,11 +185,11 @@ def make_predictor(catalog, config: StatsConfig, *, model=None, net=None, smhm=N
         if concrete and nsample:
             _shell_checks(weights)
         if dd_fn is not None:
-            rows = []
-            for k in range(nsample):
-                rr = random_pair_counts(weights[k], rp_edges=rp_edges, pi_max=pi_max, box_size=box)
-                rows.append(wp_from_pair_counts(dd_fn(weights[k]), rr, pi_max))
-            wp = jnp.stack(rows)
+            # one loop over the samples' pair passes (not independent calls XLA may run in any order), so that under
+            # MPI every rank reaches its reductions in the same order (shaminfer.parallel)
+            dd = jax.vmap(dd_fn)(weights)
+            rr = random_pair_counts(weights, rp_edges=rp_edges, pi_max=pi_max, box_size=box)
+            wp = wp_from_pair_counts(dd, rr, pi_max)
         else:
             wp = jnp.zeros((nsample, nrp), dtype)
         if profiles is not None:

@@ -72,6 +72,7 @@ from .config import StatsConfig, check_config, ds_bin_edges
 from .lensing import MAX_MISSING_PROFILE_WEIGHT, merge_annuli
 from .checks import check_missing_profiles, check_wp_pairs
 from .predictions import Predictions, checked_pdf_params, resolve_smhm
+from .. import parallel
 from .tabulated_kernel import TABLE_REACH, pair_table
 from .weights import galaxy_logsm_pdf_params, sample_weights, smf_bin_weights
 
@@ -300,13 +301,16 @@ def load_or_build_tables(catalog, config: StatsConfig, nodes, *, cache: bool = T
     if not cache:
         return build_tables(catalog, config, nodes, nthreads=nthreads, progress=progress)
     path = cache_dir("tabulated") / f"tables-{_table_key(catalog, config, nodes)}.npz"
+    cached = None
     if path.exists():
         try:
             arrays = read_npz(path, what="tabulated-engine cache", required=Tables._fields)
-            return Tables(*(arrays[name] for name in Tables._fields))
+            cached = Tables(*(arrays[name] for name in Tables._fields))
         except ValueError as exc:  # a damaged cache entry is rebuilt, never trusted
             if log is not None:
                 log(f"tabulated engine: rebuilding a damaged cache entry ({exc})")
+    if parallel.all_true(parallel.world(), cached is not None):  # under MPI the ranks build together or not at all
+        return cached
     t0 = time.perf_counter()
     tables = build_tables(catalog, config, nodes, nthreads=nthreads, progress=progress)
     atomic_write(path, lambda tmp: np.savez(tmp, **tables._asdict()))

@@ -30,7 +30,8 @@ import numba
 import numpy as np
 from numba import prange
 
-from .paircount import grid_order
+from .. import parallel
+from .paircount import WORLD, grid_order
 
 __all__ = ["pair_table", "TABLE_REACH"]
 
@@ -123,7 +124,7 @@ def _table_kernel(xs, ys, zs, idx, val, col_start, ncell, box, reach, edges2, pi
 
 
 def pair_table(pos, node_index, node_frac, n_nodes: int, *, box_size, rp_edges, pi_max, los_axis=2,
-               nthreads=None, reach=TABLE_REACH, progress=None) -> np.ndarray:
+               nthreads=None, reach=TABLE_REACH, progress=None, comm=WORLD) -> np.ndarray:
     """Pair table ``T (nrp, K, K)`` of the module docstring, one pass over ordered pairs.
 
     Parameters
@@ -147,6 +148,11 @@ def pair_table(pos, node_index, node_frac, n_nodes: int, *, box_size, rp_edges, 
         Neighbour columns on each side.
     progress : bool or None
         tqdm progress bar over column batches (None: only on a terminal).
+    comm : mpi4py communicator, None or WORLD
+        Under MPI each rank tabulates the pairs whose first point lies in its
+        own grid columns and the tables are summed over ranks
+        (:mod:`shaminfer.parallel`). ``WORLD`` (default): the launcher's
+        communicator when there is one; None: all pairs here.
 
     Returns
     -------
@@ -174,11 +180,19 @@ def pair_table(pos, node_index, node_frac, n_nodes: int, *, box_size, rp_edges, 
     threads = numba.get_num_threads() if nthreads is None else max(1, min(int(nthreads), numba.config.NUMBA_NUM_THREADS))
     out = np.zeros((threads, nbin, n_nodes, n_nodes))
     edges2 = rp_edges**2
-    cols = np.arange(ncell * ncell, dtype=np.int64)
-    nbatch = int(min(cols.size, 50))
+    comm = parallel.world() if comm is WORLD else comm
+    cx_lo, cx_hi = 0, ncell
+    if comm is not None:
+        parallel.agree(comm, "pair table (points, nodes and bins)",
+                       (int(pos.shape[0]), float(x.sum()), float(z.sum()), float(ts.sum()), int(n_nodes),
+                        rp_edges.tolist(), float(pi_max)))
+        cx_lo, cx_hi = parallel.owned_columns(ncell, n=comm.Get_size(), rank_=comm.Get_rank(), what="pair table")
+    cols = np.arange(cx_lo * ncell, cx_hi * ncell, dtype=np.int64)
+    nbatch = int(max(1, min(cols.size, 50)))
     batches = np.array_split(cols, nbatch)
     if progress is None:
         progress = sys.stderr.isatty()
+    progress = progress and (comm is None or comm.Get_rank() == 0)
 
     old = numba.get_num_threads()
     numba.set_num_threads(threads)
@@ -191,4 +205,4 @@ def pair_table(pos, node_index, node_frac, n_nodes: int, *, box_size, rp_edges, 
     table = out[0].copy()
     for c in range(1, threads):
         table += out[c]
-    return table
+    return parallel.allreduce_sum(comm, table)
