@@ -6,7 +6,7 @@ The driver writes the default synthetic universe (box ``--box-size``) to an
 HDF5 catalog, then runs itself under ``mpirun -n K`` for each K (one numba
 thread per rank, ``NUMBA_NUM_THREADS=1``, so the figure measures the
 distribution, not threading). Each rank reads the subhalos and only its
-slab's particles plus ghost zones (:func:`shaminfer.catalogs.load_catalog`),
+slab's particles (:func:`shaminfer.catalogs.load_catalog`),
 then runs the precomputation of the demo's statistics
 (:data:`engine_speed.DEMO_STATS`): per-object lensing profiles (App. F) and
 the tabulated engine's tables (node grid and pair table), timed between
@@ -32,8 +32,9 @@ size of the subhalo arrays per subhalo (every rank holds all subhalos), ``b``
 the difference of the data memory of the two runs over the difference of
 their particles per rank (peak bytes per particle while reading and computing
 the profiles), and ``c`` the rest of the first run (a constant); it is
-evaluated at K = 8 and 64 equal slabs along x with ghost zones of the outer
-lensing radius on both sides, plus the import baseline.
+evaluated at K = 8 and 64 equal slabs along x (a rank holds the particles of
+its slab only: the lensing ghost zone holds objects), plus the import
+baseline.
 """
 from __future__ import annotations
 
@@ -152,7 +153,6 @@ def main(argv=None) -> None:
 
     configure_jax()
     from shaminfer.catalogs import save_catalog, synthetic_universe
-    from shaminfer.catalogs.lensing import DEFAULT_RBINS
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="mpi_scaling-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -194,11 +194,9 @@ def main(argv=None) -> None:
     c = runs[k1]["data"] - a * n_sub - b * runs[k1]["rank_particles"]
     coef = (a, b)
     scale = (1000.0 / box) ** 3
-    ghost = float(DEFAULT_RBINS[-1])
 
     def predict(k):
-        slab = min(1.0, (1000.0 / k + 2 * ghost) / 1000.0)
-        return ref["base"] + c + a * n_sub * scale + b * n_part * scale * slab
+        return ref["base"] + c + a * n_sub * scale + b * n_part * scale / k
 
     print(f"fit: data_gb = {c:.3f} + {coef[0] * 1e9:.1f} B x subhalos + {coef[1] * 1e9:.1f} B x particles of the rank; "
           f"1 Gpc/h box: {n_sub * scale:.3g} subhalos, {n_part * scale:.3g} particles")

@@ -13,11 +13,12 @@ The heavy, additive steps then split by ownership and are summed over ranks
   ghost zone is one-sided. Subhalo positions are small and every rank keeps all
   of them; the per-object neighbour sums and the counts are summed over ranks,
   so every rank holds the same likelihood and gradient;
-* per-object lensing profiles (:mod:`shaminfer.catalogs.lensing`): a rank
-  computes the profiles of the objects in its slab from its particles plus a
-  ghost zone of the outer lensing radius on both sides, and the profiles are
-  gathered. A rank needs only those particles, so a catalog read from HDF5
-  under MPI holds just them (:func:`shaminfer.catalogs.io.load_catalog`).
+* per-object lensing profiles (:mod:`shaminfer.catalogs.lensing_mpi`): a
+  rank sums Eq. F4 over the particles of its own slab for every object
+  within the outer lensing radius of the slab (the ghost zone holds objects,
+  not particles), and the partial profiles are summed. A rank needs only its
+  slab's particles, so a catalog read from HDF5 under MPI holds just them
+  (:func:`shaminfer.catalogs.io.load_catalog`).
 
 Sums of the same terms in another order agree to round-off (about 1e-15
 relative). Rank 0 alone writes files (:mod:`shaminfer._atomic` discards the

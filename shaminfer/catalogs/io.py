@@ -177,10 +177,12 @@ def load_catalog(path: os.PathLike, *, format=None, particle_ghost: float | None
 
     Under MPI (:mod:`shaminfer.parallel`, more than one rank) each rank keeps
     every subhalo but only the particles of its slab (along the first axis
-    other than ``los_axis``) plus ``particle_ghost`` [Mpc/h] on both sides
-    (default: the outer edge of the default lensing bins, 10 Mpc/h); the
-    catalog's ``particle_region`` says which. From an HDF5 file a rank reads
-    just those rows; an NPZ file is read whole and then cut.
+    other than ``los_axis``), plus ``particle_ghost`` [Mpc/h] on both sides
+    if given (the lensing profiles need none: each rank sums its own
+    particles' share of every nearby object's profile,
+    :mod:`shaminfer.catalogs.lensing_mpi`); the catalog's ``particle_region``
+    says which. From an HDF5 file a rank reads just those rows; an NPZ file is
+    read whole and then cut.
     """
     from .. import parallel
 
@@ -230,9 +232,10 @@ def _slab_region(comm, rec: dict, ghost, los_axis: int, path: Path):
     if comm is None:
         return None
     from .. import parallel
-    from .lensing import DEFAULT_RBINS
 
-    ghost = float(DEFAULT_RBINS[-1] if ghost is None else ghost)
+    ghost = 0.0 if ghost is None else float(ghost)
+    if not (np.isfinite(ghost) and ghost >= 0):
+        raise ValueError(f"particle_ghost: expected a width >= 0 [Mpc/h], found {ghost!r}")
     slabs = parallel.slabs(float(rec["box_size"]), los_axis=los_axis, ghost=ghost, n=comm.Get_size(),
                            rank_=comm.Get_rank(), what=f"{path.name}: particle slabs")
     lo, hi = slabs.region()

@@ -1,11 +1,13 @@
 """Per-object lensing profiles (App. F) split over MPI ranks by slabs (:mod:`shaminfer.parallel`).
 
-Rank ``r`` computes Eq. F4 for the objects of its slab ``[lo, hi)`` along the
-split axis, from the particles of ``[lo - R, hi + R)`` where ``R`` is the
-outer lensing radius (every particle within ``R`` of an object in projection
-lies there); the profiles are then gathered on every rank in catalog order.
-Each profile is the same sum of per-particle terms as on one process, only
-over cells visited in another order, so results agree to round-off.
+Each particle belongs to exactly one rank: the one whose slab ``[lo, hi)``
+along the split axis holds it. Rank ``r`` evaluates Eq. F4 from its own
+particles for every object within the outer lensing radius ``R`` of its slab
+(the objects of ``[lo - R, hi + R)``: the ghost zone is on the objects, which
+are few, not on the particles), and the partial profiles are summed over the
+ranks. A profile is a sum of per-particle terms, so the sum of the ranks'
+partial sums is the one-process profile up to round-off, and each rank holds
+``1 / K`` of the particles, with no ghost copies.
 """
 from __future__ import annotations
 
@@ -27,8 +29,8 @@ def distributed_delta_sigma(comm, catalog, index: np.ndarray, rbins: np.ndarray,
     Raises
     ------
     shaminfer.parallel.MPIError
-        When ranks disagree about the catalog, the ghost zone is wider than
-        half a slab, or this rank's particles do not cover its slab and ghosts.
+        When ranks disagree about the catalog, the outer lensing radius is
+        wider than half a slab, or this rank's particles do not cover its slab.
     """
     box = float(catalog.box_size)
     rmax = float(rbins[-1])
@@ -37,33 +39,26 @@ def distributed_delta_sigma(comm, catalog, index: np.ndarray, rbins: np.ndarray,
                     int(los_axis)))
     slabs = parallel.slabs(box, los_axis=los_axis, ghost=rmax, n=comm.Get_size(), rank_=comm.Get_rank(),
                            what="lensing profiles")
-    lo, hi = slabs.region()
     ppos = catalog.particle_pos
     region = catalog.particle_region
     if region is not None:
         axis, rlo, rhi = region
-        covered = axis == slabs.axis and (rhi - rlo >= box or ((lo - rlo) % box) + (hi - lo) <= rhi - rlo + 1e-9)
+        covered = axis == slabs.axis and (rhi - rlo >= box or ((slabs.lo - rlo) % box) + (slabs.hi - slabs.lo)
+                                          <= rhi - rlo + 1e-9)
         if not covered:
             raise parallel.MPIError(
-                f"catalog.particle_region = {region}: rank {comm.Get_rank()} needs the particles of [{lo:g}, "
-                f"{hi:g}) along axis {slabs.axis} (its slab plus the outer lensing radius {rmax:g} Mpc/h on both "
-                "sides); load the catalog with load_catalog(..., particle_ghost=<at least that radius>)")
-    keep = parallel.periodic_interval_mask(ppos[:, slabs.axis], lo, hi, box)
+                f"catalog.particle_region = {region}: rank {comm.Get_rank()} needs the particles of its slab "
+                f"[{slabs.lo:g}, {slabs.hi:g}) along axis {slabs.axis}; load the catalog with load_catalog() under "
+                "the same number of ranks")
+    keep = slabs.owns(ppos[:, slabs.axis])  # each particle counted by one rank only (ghost copies dropped)
     if not keep.all():
         ppos = ppos[keep]
     del keep
-    mine = np.flatnonzero(slabs.owns(catalog.pos[index, slabs.axis]))
+    lo, hi = slabs.region()
+    near = np.flatnonzero(parallel.periodic_interval_mask(catalog.pos[index, slabs.axis], lo, hi, box))
     nR = rbins.size - 1
-    ds_mine = per_object(catalog.pos[index[mine]], ppos, catalog.particle_mass, box, rbins=rbins,
-                         los_axis=los_axis, progress=progress and comm.Get_rank() == 0)
-    counts = np.asarray(comm.allgather(int(mine.size)), dtype=np.int64)
-    rows = np.empty(int(counts.sum()), dtype=np.int64)
-    comm.Allgatherv(np.ascontiguousarray(mine, dtype=np.int64), [rows, counts])
-    gathered = np.empty((rows.size, nR))
-    comm.Allgatherv(np.ascontiguousarray(ds_mine, dtype=np.float64), [gathered, counts * nR])
-    if rows.size != index.size or np.unique(rows).size != index.size:
-        raise parallel.MPIError(f"lensing profiles: the ranks' slabs covered {rows.size} objects, expected "
-                                f"{index.size} (each exactly once)")
-    out = np.empty((index.size, nR))
-    out[rows] = gathered
-    return out
+    out = np.zeros((index.size, nR))
+    if near.size and ppos.shape[0]:
+        out[near] = per_object(catalog.pos[index[near]], ppos, catalog.particle_mass, box, rbins=rbins,
+                               los_axis=los_axis, progress=progress and comm.Get_rank() == 0)
+    return parallel.allreduce_sum(comm, out)
