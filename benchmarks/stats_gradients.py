@@ -107,6 +107,44 @@ def _value_and_jacfwd(fn):
     return jax.jit(jax.jacfwd(both, has_aux=True))
 
 
+def corrfunc_ddrppi(catalog, w, *, rp_edges=RP_EDGES, pi_max=PI_MAX, nthreads=2):
+    """A no-argument callable: one Corrfunc ``DDrppi`` (``weight_type="pair_product"``, periodic) on the
+    subhalos of non-zero weight ``w`` (N,), with their weights; and how many they are."""
+    from Corrfunc.theory.DDrppi import DDrppi
+
+    w = np.asarray(w, dtype=np.float64)
+    sel = w != 0
+    x, y, z = (np.ascontiguousarray(catalog.pos[sel, ax]) for ax in range(3))
+    ws = np.ascontiguousarray(w[sel])
+    rp_edges = np.asarray(rp_edges, dtype=np.float64)
+
+    def call():
+        DDrppi(1, nthreads, float(pi_max), rp_edges, x, y, z, weights1=ws, weight_type="pair_product", periodic=True,
+               boxsize=float(catalog.box_size), verbose=False)
+
+    return call, int(sel.sum())
+
+
+def wp_scalar_value_and_grad(predictor):
+    """``jax.jit(jax.value_and_grad)`` of ``sum(w_p^2)`` of the first sample, as a function of the theta vector
+    (reverse mode, as NUTS uses)."""
+    return jax.jit(jax.value_and_grad(lambda t: jnp.sum(predictor(ShamParams(*t)).wp[0] ** 2)))
+
+
+def interleaved_medians(runs, repeats):
+    """Median wall time [s] of each no-argument callable in ``runs`` (a dict), after one warm-up call each;
+    the repeats are interleaved so that load on the machine hits all alike."""
+    times = {k: [] for k in runs}
+    for fn in runs.values():
+        fn()
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-sel", type=float, nargs="+", default=[5e4, 2e5], help="target non-zero-weight counts")
@@ -116,8 +154,6 @@ def main(argv=None):
                     help="central-difference steps; each theta component is judged at its best step")
     ap.add_argument("--fd-raw-step", type=float, default=1e-6)
     args = ap.parse_args(argv)
-
-    from Corrfunc.theory.DDrppi import DDrppi
 
     catalog = synthetic_universe()
     net, net_kind = _load_net()
@@ -157,16 +193,8 @@ def main(argv=None):
                                    err_msg="pair-part Jacobian differs from the end-to-end one")
 
         w = np.asarray(w0)
-        sel = w != 0
-        n_sel = int(sel.sum())
-        x, y, z = (np.ascontiguousarray(catalog.pos[sel, ax]) for ax in range(3))
-        ws = np.ascontiguousarray(w[sel])
-
-        def corrfunc():
-            DDrppi(1, args.nthreads, PI_MAX, RP_EDGES, x, y, z, weights1=ws, weight_type="pair_product",
-                   periodic=True, boxsize=float(catalog.box_size), verbose=False)
-
-        scalar_grad = jax.jit(jax.value_and_grad(lambda t: jnp.sum(predictor(ShamParams(*t)).wp[0] ** 2)))
+        corrfunc, n_sel = corrfunc_ddrppi(catalog, w, nthreads=args.nthreads)
+        scalar_grad = wp_scalar_value_and_grad(predictor)
         runs = {
             "pairs": lambda: jax.block_until_ready(pairs(theta_vec)),
             "end_to_end": lambda: jax.block_until_ready(end_to_end(theta)),
@@ -175,15 +203,7 @@ def main(argv=None):
             "kernel_only": lambda: neighbour_sums(catalog.pos, w, box_size=catalog.box_size, rp_edges=RP_EDGES,
                                                   pi_max=PI_MAX, nthreads=args.nthreads),
         }
-        times = {k: [] for k in runs}
-        for fn in runs.values():
-            fn()
-        for _ in range(args.repeats):
-            for name, fn in runs.items():
-                t0 = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t0)
-        t = {k: float(np.median(v)) for k, v in times.items()}
+        t = interleaved_medians(runs, args.repeats)
         ratio = t["pairs"] / t["corrfunc"]
         e2e = t["end_to_end"] / t["corrfunc"]
         e2e_grad = t["end_to_end_grad"] / t["corrfunc"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+import numba
 import numpy as np
 
 __all__ = [
@@ -115,13 +116,35 @@ def lognormal_exponent(bias, xi_pivot: float) -> np.ndarray:
     return np.sqrt(np.log1p(b**2 * np.expm1(xi_pivot)) / xi_pivot)
 
 
-def sample_cells(rng: np.random.Generator, mesh: GaussianMesh, exponent: float, n: int) -> np.ndarray:
-    """Draw ``n`` flat cell indices with probability proportional to ``exp(exponent * G)``."""
-    g = exponent * mesh.field.ravel()
-    w = np.exp(g - g.max())  # shifted so the largest weight is 1, whatever the sign of the exponent
-    cdf = np.cumsum(w)
+@numba.njit(cache=True)
+def _cumsum_in_place(a):  # pragma: no cover - compiled
+    """Running sum in place, left to right: the same additions as ``numpy.cumsum``, bit for bit."""
+    s = 0.0
+    for i in range(a.size):
+        s += a[i]
+        a[i] = s
+
+
+def sample_cells(rng: np.random.Generator, mesh: GaussianMesh, exponent: float, n: int, *, work=None) -> np.ndarray:
+    """Draw ``n`` flat cell indices with probability proportional to ``exp(exponent * G)``.
+
+    ``work``: optional float64 scratch array of ``mesh.field.size`` elements, reused across calls (many draws on
+    one large mesh then touch no fresh memory); the draws do not depend on it.
+    """
+    size = mesh.field.size
+    if work is None:
+        work = np.empty(size)
+    elif work.shape != (size,) or work.dtype != np.float64:
+        raise ValueError(f"work: expected a float64 array of shape ({size},), found {work.dtype} {work.shape}")
+    cdf = np.multiply(mesh.field.ravel(), exponent, out=work)
+    cdf -= cdf.max()  # shifted so the largest weight is 1, whatever the sign of the exponent
+    np.exp(cdf, out=cdf)
+    _cumsum_in_place(cdf)
     u = rng.random(int(n)) * cdf[-1]
-    return np.minimum(np.searchsorted(cdf, u, side="right"), g.size - 1)
+    order = np.argsort(u)  # sorted targets: the binary searches walk the cdf in order (cache friendly)
+    cells = np.empty(u.size, dtype=np.int64)
+    cells[order] = np.searchsorted(cdf, u[order], side="right")
+    return np.minimum(cells, size - 1)
 
 
 def positions_in_cells(rng: np.random.Generator, cells: np.ndarray, mesh: GaussianMesh) -> np.ndarray:

@@ -30,6 +30,7 @@ import numpy as np
 
 __all__ = [
     "smooth_field",
+    "tophat_smoother",
     "spherical_collapse_divergence",
     "zeldovich_displacement",
     "interpolate_mesh",
@@ -64,6 +65,47 @@ def _tophat(x: np.ndarray) -> np.ndarray:
     return np.where(small, 1.0 - x**2 / 10.0, 3.0 * (np.sin(xs) - xs * np.cos(xs)) / xs**3)
 
 
+def _check_radius(radius) -> None:
+    if not np.isfinite(radius) or radius < 0:
+        raise ValueError(f"radius: expected a finite value >= 0 [Mpc/h], found {radius!r}")
+
+
+def tophat_smoother(field, box_size: float):
+    """``smooth(radius)``: the mesh ``field`` convolved with a spherical top-hat of ``radius`` [Mpc/h].
+
+    One FFT of the field and one table of the distinct ``|k|`` of the mesh serve every radius, so each radius
+    costs one inverse FFT; the values are those of :func:`smooth_field` bit for bit.
+
+    Parameters
+    ----------
+    field : array (n, n, n)
+        Real field on the periodic mesh.
+    box_size : float
+        Box side [Mpc/h].
+
+    Returns
+    -------
+    callable
+        ``smooth(radius) -> numpy.ndarray`` of shape (n, n, n), float64; radius 0 returns a copy of ``field``.
+    """
+    f = _check_mesh(field)
+    n = f.shape[0]
+    kx, kz = _wavenumbers(n, box_size)
+    k = np.sqrt(kx[:, None, None] ** 2 + kx[None, :, None] ** 2 + kz[None, None, :] ** 2)
+    k_values, k_index = np.unique(k.ravel(), return_inverse=True)
+    k_index = k_index.reshape(k.shape)
+    del k
+    fk = np.fft.rfftn(f)
+
+    def smooth(radius: float) -> np.ndarray:
+        _check_radius(radius)
+        if radius == 0:
+            return f.copy()
+        return np.fft.irfftn(fk * _tophat(k_values * radius)[k_index], s=f.shape, axes=(0, 1, 2))
+
+    return smooth
+
+
 def smooth_field(field, box_size: float, radius: float) -> np.ndarray:
     """The mesh ``field`` convolved with a spherical top-hat of ``radius`` [Mpc/h] (periodic, by FFT).
 
@@ -79,17 +121,11 @@ def smooth_field(field, box_size: float, radius: float) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        The smoothed field, shape (n, n, n), float64.
+        The smoothed field, shape (n, n, n), float64. For several radii of one field,
+        :func:`tophat_smoother` transforms the field once.
     """
-    f = _check_mesh(field)
-    if not np.isfinite(radius) or radius < 0:
-        raise ValueError(f"radius: expected a finite value >= 0 [Mpc/h], found {radius!r}")
-    if radius == 0:
-        return f.copy()
-    n = f.shape[0]
-    kx, kz = _wavenumbers(n, box_size)
-    k = np.sqrt(kx[:, None, None] ** 2 + kx[None, :, None] ** 2 + kz[None, None, :] ** 2)
-    return np.fft.irfftn(np.fft.rfftn(f) * _tophat(k * radius), s=f.shape, axes=(0, 1, 2))
+    _check_radius(radius)
+    return tophat_smoother(field, box_size)(radius)
 
 
 def spherical_collapse_divergence(field) -> np.ndarray:
@@ -154,8 +190,9 @@ def zeldovich_displacement(field, box_size: float, smoothing: float = 0.0, *, sp
     dk = np.fft.rfftn(f) * w
     if spherical_collapse:
         d = spherical_collapse_divergence(f)
+        smooth = tophat_smoother(f, box_size) if len(collapse_radii) else None
         for r in collapse_radii:  # collapsed on any of these scales: collapsed (multiscale, Neyrinck 2016)
-            d[smooth_field(f, box_size, r) >= 1.5] = 3.0
+            d[smooth(r) >= 1.5] = 3.0
         dk += np.fft.rfftn(d) * (1.0 - w)
     dk /= k2
     dk[0, 0, 0] = 0.0

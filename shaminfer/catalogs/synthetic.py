@@ -89,7 +89,7 @@ from .cosmology import DEFAULT_COSMOLOGY, halo_bias, halo_concentration, linear_
 from .density_field import GaussianMesh, gaussian_mesh, sample_cells
 from .io import load_catalog, save_catalog
 from .lensing import DEFAULT_RBINS, delta_sigma_per_object
-from .lpt import displace, positions_near_nodes, smooth_field, zeldovich_displacement
+from .lpt import displace, positions_near_nodes, tophat_smoother, zeldovich_displacement
 from .nfw import radius_200m, sample_nfw_offsets
 
 __all__ = [
@@ -287,18 +287,22 @@ def _generate(seed: int, p: UniverseParams) -> dict:
     rng = streams[3]
     q = np.empty((cen.size, 3))
     mbin = np.floor((logm[cen] - p.logmpeak_min) / _MASS_STEP).astype(np.int64)
+    smooth = tophat_smoother(linear.field, box)  # one FFT of the field for every mass bin's radius
+    work = np.empty(linear.field.size)  # the draws' scratch mesh, reused by every call
     for mb in np.unique(mbin):
         in_bin = np.flatnonzero(mbin == mb)
         logm_mid = p.logmpeak_min + (mb + 0.5) * _MASS_STEP
         radius = (3.0 * 10.0**logm_mid / (4.0 * np.pi * rho_m)) ** (1.0 / 3.0)  # Lagrangian radius
-        field = smooth_field(linear.field, box, _SMOOTHING_FRACTION * radius)
+        field = smooth(_SMOOTHING_FRACTION * radius)
         mesh = GaussianMesh(field=field, box_size=box, variance=float(field.var()))
         group = np.round(b_lag[cen[in_bin]] / _BIAS_STEP).astype(np.int64)
         for g in np.unique(group):
             members = in_bin[group == g]
-            q[members] = positions_near_nodes(rng, sample_cells(rng, mesh, g * _BIAS_STEP, members.size), p.n_mesh, box)
+            cells = sample_cells(rng, mesh, g * _BIAS_STEP, members.size, work=work)
+            q[members] = positions_near_nodes(rng, cells, p.n_mesh, box)
         del field, mesh
     pos = np.empty((logm.size, 3))
+    del smooth
     pos[cen] = displace(q, psi, box)
     del q
 
@@ -329,10 +333,10 @@ def _generate(seed: int, p: UniverseParams) -> dict:
     b_diffuse = max((1.0 - f_h * b_h) / (1.0 - f_h), 0.0) if f_h < 1.0 else 1.0
     n_diffuse = n_part - int(n_halo.sum())
     rng = streams[6]
-    cells = sample_cells(rng, linear, b_diffuse / _DISPLACED_AMPLITUDE - 1.0, n_diffuse)
+    cells = sample_cells(rng, linear, b_diffuse / _DISPLACED_AMPLITUDE - 1.0, n_diffuse, work=work)
     diffuse = displace(positions_near_nodes(rng, cells, p.n_mesh, box), psi, box)
     particles = np.concatenate([halo_part, diffuse])
-    del halo_part, diffuse, cells, owner, psi
+    del halo_part, diffuse, cells, owner, psi, work
 
     # 6. per-subhalo properties: host mass and Vmax / Vpeak
     host_logm = np.where(host >= 0, logm[np.maximum(host, 0)], logm)
@@ -342,8 +346,12 @@ def _generate(seed: int, p: UniverseParams) -> dict:
                 t_gen=time.perf_counter() - t0)
 
 
-def build_universe(seed: int, params: UniverseParams, *, progress=None) -> SubhaloCatalog:
-    """Generate the synthetic universe for ``params`` (no caching; see :func:`synthetic_universe`)."""
+def build_universe(seed: int, params: UniverseParams, *, profiles: bool = True, progress=None) -> SubhaloCatalog:
+    """Generate the synthetic universe for ``params`` (no caching; see :func:`synthetic_universe`).
+
+    ``profiles=False`` skips stage 5 and leaves ``lensing`` None (:func:`shaminfer.catalogs.lensing_profiles`
+    with ``logmpeak_min=params.profile_logmpeak_min`` and ``los_axis=params.los_axis`` computes it alone).
+    """
     _check_params(params)
     p = params
     t0 = time.perf_counter()
@@ -353,10 +361,12 @@ def build_universe(seed: int, params: UniverseParams, *, progress=None) -> Subha
     t_gen = time.perf_counter() - t0
 
     # 5. lensing profiles
-    idx = np.flatnonzero(logm >= p.profile_logmpeak_min)
-    ds = delta_sigma_per_object(pos[idx], particles, m_p, box, rbins=DEFAULT_RBINS, los_axis=p.los_axis,
-                                progress=progress)
-    lensing = LensingProfiles(rbins=DEFAULT_RBINS, index=idx, delta_sigma=ds, los_axis=p.los_axis)
+    lensing = None
+    if profiles:
+        idx = np.flatnonzero(logm >= p.profile_logmpeak_min)
+        ds = delta_sigma_per_object(pos[idx], particles, m_p, box, rbins=DEFAULT_RBINS, los_axis=p.los_axis,
+                                    progress=progress)
+        lensing = LensingProfiles(rbins=DEFAULT_RBINS, index=idx, delta_sigma=ds, los_axis=p.los_axis)
     meta = dict(
         origin="synthetic_universe",
         description="SYNTHETIC catalog (not an N-body simulation): App. A mass function, Lagrangian-biased "

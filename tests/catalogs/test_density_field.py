@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from shaminfer.catalogs.density_field import (
     gaussian_correlation,
@@ -53,6 +54,21 @@ def test_cell_sampling_is_proportional_to_weights():
     assert pos.min() >= 0 and pos.max() < 40.0
     np.testing.assert_array_equal((pos // m.cell_size).astype(int),
                                   np.stack(np.unravel_index(cells[:1000], (8, 8, 8)), axis=1))
+
+
+def test_cell_sampling_equals_the_plain_inverse_transform():
+    """Oracle: cumulative weights and one unsorted binary search per draw give the same cells, bit for bit."""
+    m = gaussian_mesh(np.random.default_rng(5), power, n_mesh=16, box_size=40.0, smoothing=1.0)
+    for exponent, n in ((1.3, 50_000), (-0.4, 7), (0.0, 1000), (2.5, 1)):
+        g = exponent * m.field.ravel()
+        cdf = np.cumsum(np.exp(g - g.max()))
+        u = np.random.default_rng(9).random(n) * cdf[-1]
+        expect = np.minimum(np.searchsorted(cdf, u, side="right"), g.size - 1)
+        np.testing.assert_array_equal(sample_cells(np.random.default_rng(9), m, exponent, n), expect)
+        work = np.full(m.field.size, np.nan)  # scratch content must not matter
+        np.testing.assert_array_equal(sample_cells(np.random.default_rng(9), m, exponent, n, work=work), expect)
+    with pytest.raises(ValueError, match=r"work: expected a float64 array of shape \(4096,\)"):
+        sample_cells(np.random.default_rng(9), m, 1.0, 3, work=np.empty(10))
 
 
 def test_fixed_amplitude_field_has_the_expected_power_in_every_mode():

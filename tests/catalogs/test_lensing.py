@@ -48,6 +48,43 @@ def test_matches_brute_force_with_periodic_wrap(clustered, los_axis, rbins):
     assert (d.max(axis=2) > box - rbins[-1]).any()
 
 
+@pytest.mark.parametrize("rbins", [
+    np.array([0.2, 9.0]),  # one wide annulus: the running products take many flushes
+    default_rbins(40, 0.05, 9.0),  # many narrow annuli: several per cell
+    np.array([2.0, 2.2, 3.0, 9.0]),  # whole cells inside the inner edge
+    np.array([0.01, 14.9]),  # outer edge just below half the box: runs of cells wrap onto themselves
+])
+@pytest.mark.parametrize("cells", [1, 3, 12, 40])
+def test_matches_minimum_image_sum_near_edges(rbins, cells):
+    """Oracle: Eq. F4 summed over every particle with the minimum image, objects on and near the box faces."""
+    rng = np.random.default_rng(11)
+    box = 30.0
+    obj = np.concatenate([rng.uniform(0, box, (12, 3)),
+                          [[0.0, 0.0, 1.0], [29.999999, 29.999999, 2.0], [1e-9, 15.0, 3.0], [15.0, 29.9999, 4.0],
+                           [0.4, 29.6, 5.0], [29.5, 0.5, 6.0], [3.3, 3.3, 29.9]]])
+    clump = obj[rng.integers(0, obj.shape[0], 6000)] + rng.normal(0, 0.4, (6000, 3))
+    part = np.mod(np.concatenate([clump, rng.uniform(0, box, (8000, 3)), obj + 1e-3]), box)
+    part[part >= box] = 0.0
+    ref = brute_force(obj, part, 3.3e10, box, rbins)
+    ds = delta_sigma_per_object(obj, part, 3.3e10, box, rbins=rbins, cells_per_rmax=cells, chunk_size=5)
+    # the terms of Eq. F4 have both signs: judge each annulus against its largest entry
+    err = np.abs(ds - ref) / np.abs(ref).max(axis=0)
+    assert err.max() < 1e-12, err.max()
+
+
+def test_objects_on_particles_and_a_dense_clump():
+    """A particle at R = 0 counts inside every annulus; 2e5 particles in one annulus overflow no product."""
+    rng = np.random.default_rng(5)
+    box = 40.0
+    obj = np.array([[20.0, 20.0, 1.0], [0.0, 0.0, 0.0]])
+    ring = 20.0 + rng.uniform(0.5, 0.9, 200_000)[:, None] * np.array([1.0, 0.0, 0.0])
+    part = np.concatenate([np.column_stack([ring[:, 0], np.full(ring.shape[0], 20.0), rng.uniform(0, box, 200_000)]),
+                           obj])
+    rbins = np.array([0.1, 0.3, 1.0, 3.0])
+    ref = brute_force(obj, part, 1e9, box, rbins)
+    np.testing.assert_allclose(delta_sigma_per_object(obj, part, 1e9, box, rbins=rbins), ref, rtol=1e-11)
+
+
 def test_single_isolated_nfw_halo_matches_analytic():
     rng = np.random.default_rng(7)
     from shaminfer.catalogs.nfw import sample_nfw_offsets
@@ -94,6 +131,8 @@ def test_input_validation():
     part = np.ones((5, 3))
     with pytest.raises(ValueError, match="rbins: expected the outer edge below box_size/2"):
         delta_sigma_per_object(obj, part, 1e10, 10.0, rbins=[0.1, 6.0])
+    with pytest.raises(ValueError, match="rbins: expected an outer / inner edge ratio below 1e50"):
+        delta_sigma_per_object(obj, part, 1e10, 10.0, rbins=[1e-60, 1.0])
     with pytest.raises(ValueError, match="rbins: expected >= 2 positive"):
         delta_sigma_per_object(obj, part, 1e10, 10.0, rbins=[0.0, 1.0])
     with pytest.raises(ValueError, match="los_axis"):

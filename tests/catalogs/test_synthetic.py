@@ -221,3 +221,18 @@ def test_generation_seeds_and_large_scale_bias():
         expect = np.mean(halo_bias(host_m[s], 0.0))
         got = _low_k_cross(a["pos"][s], a["particles"], p.box_size)
         assert abs(got / expect - 1) < 0.15, (lo, got, expect)
+
+
+def test_build_without_profiles_then_lensing_profiles_alone(small_universe):
+    from shaminfer.catalogs import lensing_profiles
+    from shaminfer.catalogs.synthetic import build_universe
+
+    p = SMALL_TEST_UNIVERSE_PARAMS
+    bare = build_universe(0, p, profiles=False, progress=False)
+    assert bare.lensing is None
+    np.testing.assert_array_equal(bare.pos, small_universe.pos)
+    np.testing.assert_array_equal(bare.particle_pos, small_universe.particle_pos)
+    prof = lensing_profiles(bare, logmpeak_min=p.profile_logmpeak_min, los_axis=p.los_axis, cache=False,
+                            progress=False)
+    np.testing.assert_array_equal(prof.index, small_universe.lensing.index)
+    np.testing.assert_array_equal(prof.delta_sigma, small_universe.lensing.delta_sigma)
