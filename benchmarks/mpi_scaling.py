@@ -27,14 +27,14 @@ the largest entry of that array; ``mem_ratio_2`` = peak per rank at 2 ranks /
 peak at 1 rank (``data_ratio_2``: the same for the data memory).
 
 Prediction at 1 Gpc/h (same number densities): the data memory per rank is
-``c + a * N_subhalos + b * N_particles_of_the_rank``, where ``a`` is the
-size of the subhalo arrays per subhalo (every rank holds all subhalos), ``b``
-the difference of the data memory of the two runs over the difference of
-their particles per rank (peak bytes per particle while reading and computing
-the profiles), and ``c`` the rest of the first run (a constant); it is
-evaluated at K = 8 and 64 equal slabs along x (a rank holds the particles of
-its slab only: the lensing ghost zone holds objects), plus the import
-baseline.
+``a * N_subhalos + b * N_particles_of_the_rank``, where ``b`` is the
+difference of the data memory of the two runs over the difference of their
+particles per rank (peak bytes per particle while reading and computing the
+profiles) and ``a`` the rest of the first run per subhalo (every rank holds
+all subhalos); it is evaluated at K = 8 and 64 equal slabs along x (a rank
+holds the particles of its slab only: the lensing ghost zone holds objects),
+plus the import baseline. ``--reuse`` recomputes the summary from the
+outputs a previous run left in ``--workdir``.
 """
 from __future__ import annotations
 
@@ -140,6 +140,7 @@ def main(argv=None) -> None:
     ap.add_argument("--box-size", type=float, default=None, help="synthetic box [Mpc/h] (default: the default universe)")
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--workdir", default=None, help="where the HDF5 catalog and the outputs go (default: a temp dir)")
+    ap.add_argument("--reuse", action="store_true", help="reuse the catalog and outputs already in --workdir")
     ap.add_argument("--worker", nargs=2, metavar=("CATALOG", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -152,20 +153,25 @@ def main(argv=None) -> None:
     from shaminfer import configure_jax
 
     configure_jax()
-    from shaminfer.catalogs import save_catalog, synthetic_universe
+    from shaminfer.catalogs import DEFAULT_UNIVERSE_PARAMS, save_catalog, synthetic_universe
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="mpi_scaling-"))
     work.mkdir(parents=True, exist_ok=True)
-    full = synthetic_universe(box_size=args.box_size, progress=False)
-    catalog = work / f"universe-{full.box_size:g}.h5"
-    if not catalog.exists():
+    box = float(args.box_size or DEFAULT_UNIVERSE_PARAMS.box_size)
+    catalog = work / f"universe-{box:g}.h5"
+    if not (args.reuse and catalog.exists()):
+        full = synthetic_universe(box_size=box, progress=False)
         save_catalog(full, catalog)
-    n_sub, n_part, box = full.n, full.particle_pos.shape[0], full.box_size
-    del full
+        del full
+    import h5py
+
+    with h5py.File(catalog, "r") as f:
+        n_sub, n_part = int(f["logmpeak"].shape[0]), int(f["particle_pos"].shape[0])
     runs = {}
     for k in args.ranks:
         out = work / f"out-{k}.npz"
-        _mpirun(k, catalog, out)
+        if not (args.reuse and out.exists()):
+            _mpirun(k, catalog, out)
         with np.load(out) as f:
             runs[k] = dict(f)
         stats = json.loads(str(runs[k]["stats"]))
@@ -185,21 +191,22 @@ def main(argv=None) -> None:
     for name in ("delta_sigma", "pair", "profile_sum"):
         a, b = ref[name], runs[kmax][name]
         diff = max(diff, float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), 1e-300)))
-    # per-rank data memory = c + a * n_sub + b * particles_of_the_rank: a = bytes of the subhalo arrays per subhalo
-    # (every rank holds them all), b from the two runs (their difference cancels c and a), c the rest
+    # per-rank data memory = a * n_sub + b * particles_of_the_rank: b from the two runs (their difference cancels
+    # the subhalo part), a the rest of the first run per subhalo (every rank holds all subhalos; what does not grow
+    # with the rank's particles grew with the subhalos between boxes of 250 and 400 Mpc/h, see RESULTS.md)
     k1, k2 = min(runs), kmax
-    a = json.loads(str(ref["stats"]))[0]["subhalo_gb"] / n_sub
+    arrays = json.loads(str(ref["stats"]))[0]["subhalo_gb"] / n_sub
     dp = runs[k1]["rank_particles"] - runs[k2]["rank_particles"]
     b = (runs[k1]["data"] - runs[k2]["data"]) / dp if dp else 0.0
-    c = runs[k1]["data"] - a * n_sub - b * runs[k1]["rank_particles"]
-    coef = (a, b)
+    a = (runs[k1]["data"] - b * runs[k1]["rank_particles"]) / n_sub
     scale = (1000.0 / box) ** 3
 
     def predict(k):
-        return ref["base"] + c + a * n_sub * scale + b * n_part * scale / k
+        return ref["base"] + a * n_sub * scale + b * n_part * scale / k
 
-    print(f"fit: data_gb = {c:.3f} + {coef[0] * 1e9:.1f} B x subhalos + {coef[1] * 1e9:.1f} B x particles of the rank; "
-          f"1 Gpc/h box: {n_sub * scale:.3g} subhalos, {n_part * scale:.3g} particles")
+    print(f"fit: data_gb = {a * 1e9:.0f} B x subhalos (of which {arrays * 1e9:.0f} B the catalog's subhalo arrays) + "
+          f"{b * 1e9:.1f} B x particles of the rank; import baseline {ref['base']:.3f} GB; 1 Gpc/h box: "
+          f"{n_sub * scale:.3g} subhalos, {n_part * scale:.3g} particles")
     r2 = runs[kmax]
     print(f"mpi_scaling speedup_{kmax}={ref['seconds'] / r2['seconds']:.2f} max_rel_diff={diff:.2e} "
           f"peak_gb_per_rank_{kmax}={r2['peak']:.3f} mem_ratio_{kmax}={r2['peak'] / ref['peak']:.3f} "
