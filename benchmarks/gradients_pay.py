@@ -2,9 +2,10 @@
 
 One likelihood, one engine, one machine, one run; only the number of free parameters changes:
 
-* model: ``compose(knots(), quenching())`` (:mod:`shaminfer.galaxy_halo`: the median log10 M* at eight Mpeak
-  knots, the mass-dependent scatter and quenching, 19 parameters) plus a multiplicative shear bias ``m`` on
-  Delta Sigma (``DS -> (1 + m) DS``): 20 parameters. (The App. C SMHM of ``parametric()`` has near-exact
+* model: ``compose(knots(scatter="knots"), quenching())`` (:mod:`shaminfer.galaxy_halo`: the median log10 M*
+  at eight Mpeak knots, the scatter at four Mpeak knots and quenching, 19 parameters) plus a multiplicative
+  shear bias ``m`` on Delta Sigma (``DS -> (1 + m) DS``): 20 parameters (``--scatter roll``: Eq. 4's scatter
+  with its roll free instead, whose curvature varies strongly over the prior). (The App. C SMHM of ``parametric()`` has near-exact
   trade-offs between its eight parameters: its posterior is a thin curved ridge, see benchmarks/RESULTS.md);
 * catalog: the default universe (175 Mpc/h; ``--box-size`` for a smaller one) with lensing profiles down to
   log10 Mpeak = 11, as the demo's;
@@ -12,10 +13,11 @@ One likelihood, one engine, one machine, one run; only the number of free parame
   w_p and Delta Sigma of the samples log10 M* >= 10.5 red, >= 10.5 blue and >= 11 (all);
 * engine: the tabulated engine for composed models (``make_predictor(..., model=..., engine="tabulated")``);
 * data: the exact engine at theta_true (the blocks' defaults, ``m = 0``), Gaussian likelihood with diagonal
-  errors of ``--frac-err`` (5%) of each datum;
+  errors of ``--frac-err`` (5%) of each datum and, for the SMFs, the Poisson error of the box's galaxy counts in
+  quadrature (:func:`data_errors`);
 * prior: uniform on each free parameter's default prior range (the blocks' ``prior``; ``m`` in (-0.05, 0.05));
   both samplers work in the unit coordinates u in (-1, 1)^d of those ranges;
-* d = 4, 10, 20: the first d parameters of :data:`ORDER` are free, the others fixed at theta_true;
+* d = 4, 10, 20: the first d parameters of :data:`ORDERS` are free, the others fixed at theta_true;
 * start: both samplers start from theta_true plus a jitter of 1% of each prior range (NUTS's chains, emcee's
   walkers: the usual small ball), so that the figure measures sampling, not the search for the mode.
 
@@ -39,6 +41,10 @@ Run (emcee comes with the ``bench`` extra: ``.venv/bin/pip install -e ".[bench]"
 
 Last line: ``gradients_pay q4=<> q10=<> q20=<> ess_per_grad20=<> n_params_max=20 engine=tabulated``
 (``ess_per_grad20``: NUTS's bulk ESS per value + gradient evaluation at d = 20).
+
+``--probe`` measures only the posterior's geometry: NUTS's leapfrog steps per draw with the Laplace metric at
+theta_true held fixed (:func:`probe_geometry`), for ``--scatter`` and ``--smf-errors`` choices; one line
+``gradients_pay_probe scatter=<> smf_errors=<> d=<> steps_median=<> steps_p90=<> step_size=<>`` per d.
 """
 from __future__ import annotations
 
@@ -62,16 +68,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hmc_vs_mcmc import _log, batched_box_log_prob, run_emcee, run_nuts  # noqa: E402
 
-#: Free parameters in order: d = 4 frees the first four, d = 10 the first ten, d = 20 all of them.
-ORDER = ("logsm_m120", "sigma_hi", "fq_cen_x0", "m",
-         "logsm_m115", "logsm_m130", "sigma_lo", "fq_cen_lo", "fq_cen_hi", "fq_sat_hi",
-         "logsm_m110", "logsm_m125", "logsm_m135", "logsm_m140", "logsm_m150", "scatter_x0", "scatter_k",
-         "fq_cen_k", "fq_sat_lo", "fq_sat_x0")
+#: Free parameters in order, per scatter parameterization (``--scatter``): d = 4 frees the first four, d = 10 the
+#: first ten, d = 20 all of them. The two orders free the same SMHM and quenching parameters at each d.
+ORDERS = {
+    "knots": ("logsm_m120", "sigma_m130", "fq_cen_x0", "m",
+              "logsm_m115", "logsm_m130", "sigma_m110", "fq_cen_lo", "fq_cen_hi", "fq_sat_hi",
+              "logsm_m110", "logsm_m125", "logsm_m135", "logsm_m140", "logsm_m150", "sigma_m120", "sigma_m140",
+              "fq_cen_k", "fq_sat_lo", "fq_sat_x0"),
+    "roll": ("logsm_m120", "sigma_hi", "fq_cen_x0", "m",
+             "logsm_m115", "logsm_m130", "sigma_lo", "fq_cen_lo", "fq_cen_hi", "fq_sat_hi",
+             "logsm_m110", "logsm_m125", "logsm_m135", "logsm_m140", "logsm_m150", "scatter_x0", "scatter_k",
+             "fq_cen_k", "fq_sat_lo", "fq_sat_x0"),
+}
 DIMS = (4, 10, 20)
 SHEAR_PRIOR = (-0.05, 0.05)
 
 
-def setup_catalog(box_size=None):
+def setup_catalog(box_size=None, scatter="knots"):
     """Catalog, StatsConfig and model (19 parameters; ``m`` is the likelihood's) of the benchmark."""
     from shaminfer.galaxy_halo import compose, knots, quenching
     from shaminfer.stats import threshold_sample
@@ -87,24 +100,42 @@ def setup_catalog(box_size=None):
     config = build_stats_config(DEMO_STATS, catalog)
     config = config._replace(samples=(threshold_sample(10.5, color="red"), threshold_sample(10.5, color="blue"),
                                       threshold_sample(11.0)), smf_colors=("red", "blue"))
-    model = compose(knots(), quenching())
-    assert set(ORDER) == set(model.fields) | {"m"} and len(ORDER) == len(model.fields) + 1
+    model = compose(knots(scatter=scatter), quenching())
+    order = ORDERS[scatter]
+    assert set(order) == set(model.fields) | {"m"} and len(order) == len(model.fields) + 1
     return catalog, config, model
 
 
-def setup(box_size=None, frac_err=0.05):
+def setup(box_size=None, frac_err=0.05, scatter="knots", poisson=True):
     """Model, tabulated predictor, data and errors of the benchmark's likelihood (see the module docstring)."""
     from shaminfer.stats import make_predictor
 
-    catalog, config, model = setup_catalog(box_size)
+    catalog, config, model = setup_catalog(box_size, scatter)
     t0 = time.perf_counter()
     tab = make_predictor(catalog, config, model=model, engine="tabulated")
     _log(f"catalog: {catalog.n} subhalos, {catalog.box_size} Mpc/h; tabulated engine {tab.grid.n_nodes} nodes, "
          f"built in {time.perf_counter() - t0:.1f} s")
     truth = model.defaults()
-    data = _flat(make_predictor(catalog, config, model=model)(truth), 0.0)
+    pred = make_predictor(catalog, config, model=model)(truth)
+    data = _flat(pred, 0.0)
     ranges = prior_ranges(model)
-    return model, tab, truth, data, frac_err * jnp.abs(data), ranges
+    return model, tab, truth, data, data_errors(pred, config, catalog.box_size, frac_err, poisson=poisson), ranges
+
+
+def data_errors(pred, config, box_size, frac_err=0.05, *, poisson=True):
+    """Diagonal errors of :func:`_flat`'s data: ``frac_err`` of each datum, and for the SMFs the Poisson error of
+    the galaxy counts ``N = phi V dlog10M*`` in the box volume ``V`` added in quadrature.
+
+    Without the Poisson part the top SMF bins, where the box holds less than one galaxy, carry 5% errors: the
+    exponential tail of the mass function then pins the high-mass scatter to ~1e-3 dex and makes the posterior's
+    curvature change by orders of magnitude (benchmarks/RESULTS.md, gradients_pay).
+    """
+    smf = jnp.concatenate([jnp.ravel(pred.smf), jnp.ravel(pred.smf_color)])
+    counts_per_phi = float(box_size) ** 3 * jnp.asarray(np.diff(np.asarray(config.smf_edges)))
+    n_colors = smf.size // counts_per_phi.size
+    var_smf = (frac_err * smf) ** 2 + (jnp.abs(smf) / jnp.tile(counts_per_phi, n_colors) if poisson else 0.0)
+    rest = jnp.concatenate([jnp.ravel(pred.wp), jnp.ravel(pred.delta_sigma)])
+    return jnp.concatenate([jnp.sqrt(var_smf), frac_err * jnp.abs(rest)])
 
 
 def prior_ranges(model):
@@ -121,9 +152,14 @@ def _flat(pred, m):
                             (1.0 + m) * jnp.ravel(pred.delta_sigma)])
 
 
+def free_order(model):
+    """:data:`ORDERS` entry of ``model`` (by its scatter parameterization)."""
+    return ORDERS["knots" if "sigma_m110" in model.fields else "roll"]
+
+
 def make_loglike(model, tab, truth, data, err, ranges, dim):
-    """``loglike(u)``, u in (-1, 1)^dim, the first ``dim`` parameters of :data:`ORDER` free; and ``to_theta``."""
-    free = ORDER[:dim]
+    """``loglike(u)``, u in (-1, 1)^dim, the first ``dim`` parameters of :data:`ORDERS` free; and ``to_theta``."""
+    free = free_order(model)[:dim]
     lo = jnp.asarray([ranges[f][0] for f in free])
     hi = jnp.asarray([ranges[f][1] for f in free])
     fixed = dict(truth._asdict(), m=0.0)
@@ -141,11 +177,47 @@ def make_loglike(model, tab, truth, data, err, ranges, dim):
     return loglike, to_theta
 
 
+def unit_truth(model, truth, ranges, dim):
+    """theta_true of the first ``dim`` free parameters in the unit coordinates of their prior ranges."""
+    free = free_order(model)[:dim]
+    lo = np.array([ranges[f][0] for f in free])
+    hi = np.array([ranges[f][1] for f in free])
+    return 2.0 * (np.array([dict(truth._asdict(), m=0.0)[f] for f in free]) - lo) / (hi - lo) - 1.0
+
+
+def probe_geometry(model, tab, truth, data, err, ranges, dim, seed=0):
+    """Leapfrog steps per NUTS draw with the Laplace metric at theta_true held fixed: one chain, the step size
+    adapted over 60 steps, then 40 draws. A near-Gaussian posterior needs few steps (about 7-31 at d = 20)."""
+    import numpyro
+    import numpyro.distributions as dist
+    from numpyro.infer import MCMC, NUTS
+
+    loglike, _ = make_loglike(model, tab, truth, data, err, ranges, dim)
+    u0 = unit_truth(model, truth, ranges, dim)
+    z0 = jnp.asarray(np.log1p(u0) - np.log1p(-u0))  # u = 2 sigmoid(z) - 1, NumPyro's transform of Uniform(-1, 1)
+
+    def log_density(z):
+        u = 2.0 * jax.nn.sigmoid(z) - 1.0
+        return loglike(u) + jnp.sum(jnp.log(0.5 * (1.0 - u * u)))
+
+    w, v = np.linalg.eigh(-np.asarray(jax.jit(jax.hessian(log_density))(z0)))
+    metric = (v / np.maximum(w, 0.1)) @ v.T
+
+    def npmodel():
+        u = numpyro.sample("u", dist.Uniform(-1.0, 1.0).expand([dim]).to_event(1))
+        numpyro.factor("loglike", loglike(u))
+
+    mcmc = MCMC(NUTS(npmodel, dense_mass=True, inverse_mass_matrix=jnp.asarray(metric), adapt_mass_matrix=False),
+                num_warmup=60, num_samples=40, num_chains=1, progress_bar=False)
+    mcmc.run(jax.random.PRNGKey(seed), init_params={"u": z0}, extra_fields=("num_steps",))
+    steps = np.asarray(mcmc.get_extra_fields()["num_steps"])
+    return dict(d=dim, steps_median=float(np.median(steps)), steps_p90=float(np.percentile(steps, 90)),
+                step_size=float(mcmc.last_state.adapt_state.step_size))
+
+
 def run_dim(model, tab, truth, data, err, ranges, dim, args):
     loglike, to_theta = make_loglike(model, tab, truth, data, err, ranges, dim)
-    u_true = 2.0 * (np.array([dict(truth._asdict(), m=0.0)[f] for f in ORDER[:dim]]) -
-                    np.array([ranges[f][0] for f in ORDER[:dim]])) / np.array(
-        [ranges[f][1] - ranges[f][0] for f in ORDER[:dim]]) - 1.0
+    u_true = unit_truth(model, truth, ranges, dim)
     vg = jax.jit(jax.value_and_grad(loglike))
     jax.block_until_ready(vg(jnp.asarray(u_true)))
     t0 = time.perf_counter()
@@ -193,7 +265,7 @@ def plot(rows, path):
         ax[0].annotate(f"q={r['q']:.1f}", (r["d"], r["nuts"]["ess"] / r["nuts"]["seconds"]),
                        textcoords="offset points", xytext=(4, 6), fontsize=8)
     ax[0].legend(fontsize=8)
-    fig.suptitle("knot SMHM + scatter + quenching + shear bias, tabulated engine, same likelihood", fontsize=9)
+    fig.suptitle("knot SMHM + knot scatter + quenching + shear bias, tabulated engine, same likelihood", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
@@ -205,6 +277,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--box-size", type=float, default=None, help="smaller synthetic universe [Mpc/h]")
     ap.add_argument("--frac-err", type=float, default=0.05)
+    ap.add_argument("--scatter", choices=tuple(ORDERS), default="knots",
+                    help="scatter parameterization of the knot SMHM (default: knots; roll: Eq. 4 with its roll free)")
+    ap.add_argument("--smf-errors", choices=("poisson", "fractional"), default="poisson",
+                    help="SMF errors: --frac-err with the box's Poisson errors in quadrature (default), or alone")
+    ap.add_argument("--probe", action="store_true",
+                    help="only measure NUTS's leapfrog steps per draw with a fixed Laplace metric (the geometry)")
     ap.add_argument("--dims", type=int, nargs="+", default=list(DIMS))
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--warmup", type=int, default=500)
@@ -215,9 +293,17 @@ def main(argv=None):
     ap.add_argument("--figure", default="figures/gradients_pay.png")
     ap.add_argument("--json", default="", help="also write the per-d figures here")
     args = ap.parse_args(argv)
-    if any(d < 1 or d > len(ORDER) for d in args.dims):
-        ap.error(f"--dims: expected values in 1..{len(ORDER)}, found {args.dims}")
-    model, tab, truth, data, err, ranges = setup(args.box_size, args.frac_err)
+    n_max = len(ORDERS[args.scatter])
+    if any(d < 1 or d > n_max for d in args.dims):
+        ap.error(f"--dims: expected values in 1..{n_max}, found {args.dims}")
+    model, tab, truth, data, err, ranges = setup(args.box_size, args.frac_err, args.scatter,
+                                                 poisson=args.smf_errors == "poisson")
+    if args.probe:
+        for d in args.dims:
+            r = probe_geometry(model, tab, truth, data, err, ranges, d, args.seed)
+            print(f"gradients_pay_probe scatter={args.scatter} smf_errors={args.smf_errors} d={d} "
+                  f"steps_median={r['steps_median']:.0f} steps_p90={r['steps_p90']:.0f} step_size={r['step_size']:.3f}")
+        return None
     rows = [run_dim(model, tab, truth, data, err, ranges, d, args) for d in args.dims]
     if args.figure:
         plot(rows, Path(args.figure))

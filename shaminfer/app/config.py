@@ -33,6 +33,7 @@ Mock configuration (``shaminfer mock CONFIG``)::
     [model]              # the galaxy-halo model (see model_config.py); no table = SHAM
     components = ["sham"]  # from "sham", "parametric", "knots", "quenching", "disruption", "stellar_mass_offset"
     disruption_proxy = ""  # (with "disruption") the catalog property it reads; "" = "vmax_frac"
+    scatter = ""           # (with "parametric" or "knots") "" or "roll": Eq. 4's roll; "knots": scatter at Mpeak knots
 
     [mock]
     theta_true = {logphi_star = -2.301, alpha = -1.07, sigma_lo = 0.35, sigma_hi = 0.22}  # other models: by name
@@ -50,7 +51,8 @@ Fit configuration (``shaminfer fit CONFIG``)::
     wp_samples = [0, 1, 2]; delta_sigma_samples = [0, 1, 2]   # default: every sample in the data file
 
     [forward]                      # optional: overrides the data file's forward model, e.g. engine = "exact"
-    [model]                        # optional: components = [], disruption_proxy = ""; empty keeps the data's
+    [model]                        # optional: components = [], disruption_proxy = "", scatter = ""; empty keeps
+                                   # the data's
 
     [prior]
     kind = "domain"                # SHAM on SHAMNet's box, other blocks on their default priors; "box": SHAM in
@@ -285,6 +287,7 @@ _MOCK_SCHEMA = {
     "model": {
         "components": _Field((list,), list(mc.DEFAULT_MODEL["components"]), _check_components),
         "disruption_proxy": _Field((str,), ""),
+        "scatter": _Field((str,), "", lambda v: None if not v else _one_of(mc.SCATTER_KINDS)(v)),
     },
     "mock": {
         "theta_true": _Field((dict,), _BY_MODEL),
@@ -318,6 +321,7 @@ _FIT_SCHEMA = {
     "model": {
         "components": _Field((list,), [], _check_components),
         "disruption_proxy": _Field((str,), ""),
+        "scatter": _Field((str,), "", lambda v: None if not v else _one_of(mc.SCATTER_KINDS)(v)),
     },
     "prior": {
         "kind": _Field((str,), "domain", _one_of(PRIOR_KINDS)),

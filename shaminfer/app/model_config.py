@@ -53,6 +53,9 @@ MODEL_COMPONENTS = ("sham", "parametric", "knots", "quenching", "disruption", "s
 KERNELS = ("sham", "parametric", "knots")
 #: The model without a ``[model]`` table: SHAM through SHAMNet.
 DEFAULT_MODEL = {"components": ["sham"], "disruption_proxy": ""}
+#: ``model.scatter``: the scatter of the "parametric" and "knots" kernels, the first the default
+#: (``galaxy_halo.SCATTER_KINDS``, kept here so that reading a configuration does not import JAX).
+SCATTER_KINDS = ("roll", "knots")
 #: Per-subhalo properties of the ``synthetic`` and ``small_test`` catalogs (``catalogs.synthetic``).
 SYNTHETIC_PROPERTIES = ("host_logmpeak", "vmax_frac")
 
@@ -65,7 +68,8 @@ def _suggest(name: str, options: Sequence[str]) -> str:
 def check_model_table(model: Mapping) -> dict:
     """Normalize a validated ``[model]`` table; refuse unknown or repeated components and impossible models.
 
-    Returns ``{"components": [...], "disruption_proxy": str}``. A model must have
+    Returns ``{"components": [...], "disruption_proxy": str}``, plus ``"scatter"`` when it is not the default
+    ``"roll"`` (so that the stored configurations of other models stay as they were). A model must have
     exactly one stellar-mass kernel (``"sham"``, ``"parametric"`` or ``"knots"``) and at
     most one component of each other kind (:func:`shaminfer.galaxy_halo.compose`).
     """
@@ -88,7 +92,14 @@ def check_model_table(model: Mapping) -> dict:
                       f"components = {comps}")
     if proxy and not proxy.isidentifier():
         raise Refused(f"key 'model.disruption_proxy': expected a property name, found {proxy!r}")
-    return {"components": comps, "disruption_proxy": proxy}
+    scatter = str(model.get("scatter") or SCATTER_KINDS[0])
+    if scatter not in SCATTER_KINDS:
+        raise Refused(f"key 'model.scatter': expected one of {list(SCATTER_KINDS)}, found {scatter!r}")
+    if scatter != SCATTER_KINDS[0] and kernels[0] == "sham":
+        raise Refused(f"key 'model.scatter': {scatter!r} applies to the \"parametric\" and \"knots\" kernels; "
+                      f"\"sham\" takes its scatter from SHAMNet's theta, found components = {comps}")
+    out = {"components": comps, "disruption_proxy": proxy}
+    return out if scatter == SCATTER_KINDS[0] else dict(out, scatter=scatter)
 
 
 def is_sham(model: Mapping) -> bool:
@@ -106,10 +117,11 @@ def galaxy_model(model: Mapping, *, net=None):
 
     model = check_model_table(model)
     proxy = model["disruption_proxy"] or None
+    scatter = model.get("scatter", SCATTER_KINDS[0])
     factories = {
         "sham": lambda: gh.sham(net=net),
-        "parametric": gh.parametric,
-        "knots": gh.knots,
+        "parametric": lambda: gh.parametric(scatter=scatter),
+        "knots": lambda: gh.knots(scatter=scatter),
         "quenching": gh.quenching,
         "disruption": lambda: gh.disruption(proxy=proxy) if proxy else gh.disruption(),
         "stellar_mass_offset": gh.stellar_mass_offset,

@@ -64,6 +64,8 @@ KEY_COMMENTS = {
         "model.components": '"sham", "parametric" or "knots" (the stellar-mass kernel), and any of "quenching", '
                             '"disruption", "stellar_mass_offset"',
         "model.disruption_proxy": '(with "disruption") the per-subhalo catalog property it reads; "" = "vmax_frac"',
+        "model.scatter": '(with "parametric" or "knots") "roll": Eq. 4 with its roll free; "knots": the scatter at '
+                         'log10 Mpeak = 11, 12, 13, 14 (better conditioned in fits)',
         "mock": "the mock data",
         "mock.theta_true": "theta of the mock. SHAM: log10 phi*, alpha, sigma_lo and sigma_hi [dex], inside "
                            "SHAMNet's domain (`shaminfer domain`); other models: any parameters by name, the rest "
@@ -88,6 +90,7 @@ KEY_COMMENTS = {
         "model": "the galaxy-halo model to fit; empty values keep the data file's model",
         "model.components": '[] = the data file\'s; or "sham" / "parametric" and any of "quenching", '
                             '"disruption", "stellar_mass_offset"',
+        "model.scatter": '(with "parametric" or "knots") "roll" or "knots"; "" = the data file\'s',
         "model.disruption_proxy": '(with "disruption") the catalog property it reads; "" = the data file\'s or '
                                   '"vmax_frac"',
         "prior": "prior on theta; SHAM's parameters must lie inside SHAMNet's domain (`shaminfer domain`)",

@@ -19,6 +19,7 @@ from .components import (
     MASS_SCATTER_BLOCK,
     QUENCHING_BLOCK,
     ROLES,
+    SCATTER_KINDS,
     SHAM_BLOCK,
     SM_OFFSET_BLOCK,
     SMHM_BLOCK,
@@ -30,6 +31,7 @@ from .components import (
     SmOffsetParams,
     Subhalos,
     disruption,
+    mass_scatter,
     parametric,
     quenching,
     resolve_smhm,
@@ -38,14 +40,16 @@ from .components import (
 )
 from .compose import GalaxyModel, as_model, bind_catalog, check_model_blocks_with, compose, subhalo_arrays
 from .knots import KNOT_SMHM_BLOCK, KNOTS, KnotSmhmParams, knot_smhm, knots
+from .scatter_knots import KNOT_SCATTER_BLOCK, SCATTER_KNOTS, KnotScatterParams, knot_scatter
 
 __all__ = [
     "ParamBlock", "block_of", "check_blocks", "check_params_in_blocks", "fit_fields", "make_block", "make_params",
     "params_type", "params_type_of_fields",
     "DISRUPTION_BLOCK", "MASS_SCATTER_BLOCK", "QUENCHING_BLOCK", "ROLES", "SHAM_BLOCK", "SM_OFFSET_BLOCK",
     "SMHM_BLOCK", "Component", "DisruptionParams", "MassScatterParams", "Population", "QuenchingParams",
-    "SmOffsetParams", "Subhalos", "disruption", "parametric", "quenching", "resolve_smhm", "sham",
+    "SmOffsetParams", "Subhalos", "disruption", "parametric", "SCATTER_KINDS", "mass_scatter", "quenching", "resolve_smhm", "sham",
     "stellar_mass_offset",
     "GalaxyModel", "as_model", "bind_catalog", "check_model_blocks_with", "compose", "subhalo_arrays",
     "KNOT_SMHM_BLOCK", "KNOTS", "KnotSmhmParams", "knot_smhm", "knots",
+    "KNOT_SCATTER_BLOCK", "SCATTER_KNOTS", "KnotScatterParams", "knot_scatter",
 ]

@@ -40,7 +40,7 @@ __all__ = [
     "Subhalos", "Population", "Component", "ROLES", "resolve_smhm",
     "SHAM_BLOCK", "SMHM_BLOCK", "MassScatterParams", "MASS_SCATTER_BLOCK", "QuenchingParams", "QUENCHING_BLOCK",
     "DisruptionParams", "DISRUPTION_BLOCK", "SmOffsetParams", "SM_OFFSET_BLOCK",
-    "sham", "parametric", "quenching", "disruption", "stellar_mass_offset",
+    "sham", "parametric", "quenching", "disruption", "stellar_mass_offset", "SCATTER_KINDS", "mass_scatter",
 ]
 
 #: Order in which components apply; a model has at most one component per role and exactly one "smhm".
@@ -183,15 +183,34 @@ MASS_SCATTER_BLOCK = make_block(
 )
 
 
-def parametric() -> Component:
-    """The App. C SMHM (8 parameters) with mass-dependent scatter (4): 12 parameters."""
+#: Scatter parameterizations of the ``parametric`` and ``knots`` kernels: Eq. 4 with its roll free, or the scatter's
+#: values at fixed Mpeak knots (:mod:`.scatter_knots`).
+SCATTER_KINDS = ("roll", "knots")
+
+
+def mass_scatter(kind: str = "roll"):
+    """``(block, sigma(theta, logmpeak))`` of a scatter parameterization in :data:`SCATTER_KINDS`."""
+    from .scatter_knots import KNOT_SCATTER_BLOCK, knot_scatter
+
+    if kind == "roll":
+        def sigma(theta, logmpeak):
+            s = MASS_SCATTER_BLOCK.take(theta)
+            return scatter_dex(ScatterParams(s.sigma_lo, s.sigma_hi, s.scatter_x0, s.scatter_k), logmpeak)
+
+        return MASS_SCATTER_BLOCK, sigma
+    if kind == "knots":
+        return KNOT_SCATTER_BLOCK, lambda theta, logmpeak: knot_scatter(KNOT_SCATTER_BLOCK.take(theta), logmpeak)
+    raise ValueError(f"scatter: expected one of {list(SCATTER_KINDS)}, found {kind!r}")
+
+
+def parametric(scatter: str = "roll") -> Component:
+    """The App. C SMHM (8 parameters) with mass-dependent scatter (4, ``scatter`` in :data:`SCATTER_KINDS`): 12."""
+    block, sigma = mass_scatter(scatter)
 
     def apply(theta, sub, pop):
-        s = MASS_SCATTER_BLOCK.take(theta)
-        sigma = scatter_dex(ScatterParams(s.sigma_lo, s.sigma_hi, s.scatter_x0, s.scatter_k), sub.logmpeak)
-        return pop._replace(mu=three_roll_smhm(SMHM_BLOCK.take(theta), sub.logmpeak), sigma=sigma)
+        return pop._replace(mu=three_roll_smhm(SMHM_BLOCK.take(theta), sub.logmpeak), sigma=sigma(theta, sub.logmpeak))
 
-    return Component("parametric", "smhm", (SMHM_BLOCK, MASS_SCATTER_BLOCK), (), apply)
+    return Component("parametric", "smhm", (SMHM_BLOCK, block), (), apply)
 
 
 # --- global stellar-mass offset -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ Between knots the median is the cubic Hermite interpolant with Catmull-Rom
 slopes (centred differences; one-sided at the ends), continuous with its first
 derivative, exact for linear relations, and linear beyond the end knots; at a
 given Mpeak it is linear in the knot values (the parameters). The scatter is the four-parameter mass-dependent
-scatter of :func:`~.components.parametric` (Eq. 4).
+scatter of :func:`~.components.parametric` (Eq. 4), or its values at four Mpeak knots (:mod:`.scatter_knots`).
 """
 from __future__ import annotations
 
@@ -22,9 +22,8 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from ..ingredients.scatter import ScatterParams, scatter_dex
 from .blocks import make_block
-from .components import MASS_SCATTER_BLOCK, Component
+from .components import Component, mass_scatter
 
 __all__ = ["KNOTS", "KnotSmhmParams", "KNOT_SMHM_BLOCK", "knot_slopes", "knot_smhm", "knots"]
 
@@ -90,12 +89,12 @@ def knot_smhm(params: KnotSmhmParams, logmpeak):
     return jnp.where(x < k[0], below, jnp.where(x > k[-1], above, inner))
 
 
-def knots() -> Component:
-    """Median log10 M* at eight Mpeak knots (8 parameters) with mass-dependent scatter (4): 12 parameters."""
+def knots(scatter: str = "roll") -> Component:
+    """Median log10 M* at eight Mpeak knots (8 parameters) with mass-dependent scatter (4 parameters: Eq. 4's roll,
+    or with ``scatter="knots"`` the scatter at four Mpeak knots, :mod:`.scatter_knots`): 12 parameters."""
+    block, sigma = mass_scatter(scatter)
 
     def apply(theta, sub, pop):
-        s = MASS_SCATTER_BLOCK.take(theta)
-        sigma = scatter_dex(ScatterParams(s.sigma_lo, s.sigma_hi, s.scatter_x0, s.scatter_k), sub.logmpeak)
-        return pop._replace(mu=knot_smhm(KNOT_SMHM_BLOCK.take(theta), sub.logmpeak), sigma=sigma)
+        return pop._replace(mu=knot_smhm(KNOT_SMHM_BLOCK.take(theta), sub.logmpeak), sigma=sigma(theta, sub.logmpeak))
 
-    return Component("knots", "smhm", (KNOT_SMHM_BLOCK, MASS_SCATTER_BLOCK), (), apply)
+    return Component("knots", "smhm", (KNOT_SMHM_BLOCK, block), (), apply)

@@ -39,6 +39,9 @@ class WeightedCountsInCells:
     (Eq. 6 with SHAMNet's median and the scatter of Eq. 4) to the count of its cubic
     cell; the statistic is the mean and the variance of the weighted counts over the
     ``n_side^3`` cells. It follows the LikelihoodTerm protocol (name, data, cov, predict).
+    The median is the bare network on each subhalo (``monotone=False``, as in the
+    statistics' forward models): on this catalog's thousand subhalos a gradient of the
+    term costs 1.9 ms, against 6.3 ms with the rising table's 3001 network evaluations.
     """
 
     name = "cic"
@@ -55,7 +58,7 @@ class WeightedCountsInCells:
         from shaminfer.ingredients import scatter_dex, scatter_of, triweight_threshold_prob
         from shaminfer.shamnet import predict_logsm
 
-        mu = predict_logsm(theta, self.logmpeak, net=self.net)
+        mu = predict_logsm(theta, self.logmpeak, net=self.net, monotone=False)
         w = triweight_threshold_prob(self.threshold, mu, scatter_dex(scatter_of(theta), self.logmpeak))
         counts = jax.ops.segment_sum(w, self.labels, num_segments=self.n_cells)
         return jnp.stack([counts.mean(), counts.var()])
@@ -63,18 +66,25 @@ class WeightedCountsInCells:
 
 @pytest.fixture(scope="session")
 def tiny_problem(tiny_catalog):
-    """Noise-free mock on the tiny catalog: SMF, w_p, Delta Sigma and the user's counts-in-cells term."""
+    """Noise-free mock on the tiny catalog: SMF, w_p, Delta Sigma and the user's counts-in-cells term.
+
+    As in ``shaminfer demo``, the mock is made by the exact engine and the fits use the
+    tabulated one (``predictor``: on this catalog 0.7 ms per likelihood gradient, the
+    exact engine 3.7 ms). The tabulated predictions differ from the exact ones by a few
+    1e-4 (``shaminfer.stats.tabulated``), far inside the 3-6% errors of the mock.
+    """
     from shaminfer.app.demo import DEMO_THETA_TRUE
     from shaminfer.app.forward import build_predictor, build_stats_config, load_net
     from shaminfer.inference.mock import make_mock, mock_terms
 
     net = load_net({})
     config = build_stats_config(TINY_STATS, tiny_catalog)
-    predictor = build_predictor(tiny_catalog, config, {"engine": "exact"}, net=net)
+    exact = build_predictor(tiny_catalog, config, {"engine": "exact"}, net=net)
+    predictor = build_predictor(tiny_catalog, config, {"engine": "tabulated"}, net=net)
     truth = DEMO_THETA_TRUE
-    pred = predictor(truth)
+    pred = exact(truth)
     covs = dict(zip(("smf", "wp", "delta_sigma"), covariances(pred, frac=(0.03, 0.06, 0.05))))
-    mock = make_mock(predictor, truth, covariance=covs)
+    mock = make_mock(exact, truth, covariance=covs)
     terms = mock_terms(mock)
     cic = WeightedCountsInCells(tiny_catalog, np.zeros(2), np.eye(2), net=net)
     cic_data = np.asarray(cic.predict(truth, pred))

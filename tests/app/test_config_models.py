@@ -63,6 +63,27 @@ def test_a_model_config_parses_by_name(tmp_path):
     assert fit.prior["kind"] == "model" and fit.to_dict()["model"] == fit.model  # "model" is the default with [model]
 
 
+def test_the_scatter_at_knots_is_a_model_option(tmp_path):
+    from shaminfer.galaxy_halo import KNOT_SCATTER_BLOCK, SCATTER_KINDS, knots
+
+    assert mc.SCATTER_KINDS == SCATTER_KINDS
+    table = {"components": ["knots", "quenching"], "scatter": "knots"}
+    cfg = parse_mock_config({"model": table, "mock": {"theta_true": {"sigma_m130": 0.3}}}, base_dir=tmp_path)
+    assert cfg.model == {"components": ["knots", "quenching"], "disruption_proxy": "", "scatter": "knots"}
+    assert cfg.theta_true == compose(knots(scatter="knots"), quenching()).defaults(sigma_m130=0.3)
+    assert cfg.to_dict()["model"]["scatter"] == "knots"
+    assert [b.name for b in mc.galaxy_model(cfg.model).blocks][1] == KNOT_SCATTER_BLOCK.name
+    # "roll" is the default and is not stored, so other models' stored configurations are unchanged
+    roll = parse_mock_config({"model": dict(table, scatter="roll")}, base_dir=tmp_path)
+    assert roll.model == {"components": ["knots", "quenching"], "disruption_proxy": ""}
+    # a fit may change the scatter of the data file's model
+    from shaminfer.app.pipeline import fit_model_table
+
+    fit = parse_fit_config({"data": "m.npz", "model": {"scatter": "knots"}}, base_dir=tmp_path)
+    assert fit.to_dict()["model"]["scatter"] == "knots"
+    assert fit_model_table(fit, {"model": {"components": ["parametric"]}})["scatter"] == "knots"
+
+
 def test_sham_configs_are_unchanged(tmp_path):
     """No [model] (or components = ["sham"]) is SHAM as before: ShamParams, and the same stored configuration."""
     plain = parse_mock_config({"mock": {"theta_true": THETA}}, base_dir=tmp_path)
@@ -96,6 +117,9 @@ def test_synthetic_catalogs_have_what_the_config_check_assumes():
     ({"model": {"components": ["parametric"], "disruption_proxy": "vmax_frac"}},
      r"key 'model.disruption_proxy': only used with the \"disruption\" component"),
     ({"model": {"component": ["parametric"]}}, r"unknown key 'model.component' \(did you mean 'model.components'"),
+    ({"model": {"components": ["knots"], "scatter": "linear"}}, r"key 'model.scatter': expected one of \['roll', 'knots'\]"),
+    ({"model": {"components": ["sham"], "scatter": "knots"}, "mock": {"theta_true": THETA}},
+     r"key 'model.scatter': 'knots' applies to the \"parametric\" and \"knots\" kernels"),
     ({"model": PQ, "mock": {"theta_true": {"fq_cen_hii": 0.5}}},
      r"key 'mock.theta_true.fq_cen_hii': unknown parameter 'fq_cen_hii' \(did you mean 'fq_cen_hi'\?\)"),
     ({"model": PQ, "mock": {"theta_true": {"fq_cen_hi": 1.5}}},
