@@ -51,8 +51,7 @@ Fit configuration (``shaminfer fit CONFIG``)::
     wp_samples = [0, 1, 2]; delta_sigma_samples = [0, 1, 2]   # default: every sample in the data file
 
     [forward]                      # optional: overrides the data file's forward model, e.g. engine = "exact"
-    [model]                        # optional: components = [], disruption_proxy = "", scatter = ""; empty keeps
-                                   # the data's
+    [model]                        # optional: components, disruption_proxy, scatter; empty keeps the data's
 
     [prior]
     kind = "domain"                # SHAM on SHAMNet's box, other blocks on their default priors; "box": SHAM in
@@ -258,6 +257,11 @@ _FORWARD_SCHEMA = {
     "shamnet": _Field((str,), ""),
 }
 
+def _model_schema(components: list) -> dict:
+    return {"components": _Field((list,), components, _check_components), "disruption_proxy": _Field((str,), ""),
+            "scatter": _Field((str,), "", lambda v: None if not v else _one_of(mc.SCATTER_KINDS)(v))}
+
+
 _MOCK_SCHEMA = {
     "catalog": {
         "source": _Field((str,), "synthetic", _one_of(CATALOG_SOURCES)),
@@ -284,11 +288,7 @@ _MOCK_SCHEMA = {
         "smf_colors": _Field((list,), [], lambda v: None if not v else _check_names_from(SAMPLE_COLORS)(v)),
     },
     "forward": _FORWARD_SCHEMA,
-    "model": {
-        "components": _Field((list,), list(mc.DEFAULT_MODEL["components"]), _check_components),
-        "disruption_proxy": _Field((str,), ""),
-        "scatter": _Field((str,), "", lambda v: None if not v else _one_of(mc.SCATTER_KINDS)(v)),
-    },
+    "model": _model_schema(list(mc.DEFAULT_MODEL["components"])),
     "mock": {
         "theta_true": _Field((dict,), _BY_MODEL),
         "covariance": _Field((str,), "jackknife"),
@@ -318,11 +318,7 @@ _FIT_SCHEMA = {
     "delta_sigma_samples": _Field((list,), [], lambda v: None if not v else _check_int_list(v)),
     "forward": {"engine": _Field((str,), "", lambda v: None if not v else _one_of(ENGINES)(v)),
                 "shamnet": _Field((str,), "")},
-    "model": {
-        "components": _Field((list,), [], _check_components),
-        "disruption_proxy": _Field((str,), ""),
-        "scatter": _Field((str,), "", lambda v: None if not v else _one_of(mc.SCATTER_KINDS)(v)),
-    },
+    "model": _model_schema([]),
     "prior": {
         "kind": _Field((str,), "domain", _one_of(PRIOR_KINDS)),
         "margin": _Field((float,), 0.02, lambda v: None if 0 < v < 0.5 else "a fraction in (0, 0.5)"),
