@@ -18,15 +18,21 @@ One likelihood, one engine, one machine, one run; only the number of free parame
 * prior: uniform on each free parameter's default prior range (the blocks' ``prior``; ``m`` in (-0.05, 0.05));
   both samplers work in the unit coordinates u in (-1, 1)^d of those ranges;
 * d = 4, 10, 20: the first d parameters of :data:`ORDERS` are free, the others fixed at theta_true;
-* start: both samplers start from theta_true plus a jitter of 1% of each prior range (NUTS's chains, emcee's
-  walkers: the usual small ball), so that the figure measures sampling, not the search for the mode.
+* start: emcee's walkers start from theta_true plus a jitter of 1% of each prior range (the usual small ball);
+  NUTS starts as the package's fits do, from the Laplace start
+  (:func:`shaminfer.inference.initialization.laplace_init`: per-chain L-BFGS from uniform draws over the prior,
+  then overdispersed draws from the Laplace approximation), whose time and gradient calls are counted
+  (``--nuts-start ball``: the same small ball as emcee, identity initial metric).
 
 Samplers, each timed by wall clock with compilation, warm-up and burn-in included, and each run until the
 largest R-hat over the free parameters is <= 1.01 (or ``--max-minutes``):
 
-* NUTS (NumPyro, dense mass matrix, ``--chains`` chains vectorized, ``--warmup`` + ``--samples`` draws,
-  extended by ``--samples`` until R-hat <= 1.01); one likelihood evaluation = one value + gradient (a leapfrog
-  step), counted over warm-up and sampling;
+* NUTS (NumPyro, ``--chains`` chains vectorized; dense metric ``--nuts-metric``, default ``pooled``: ``--warmup``
+  steps and 100 draws per chain with the Laplace covariance, then the covariance of those draws pooled over the
+  chains, held fixed, with ``--warmup`` / 2 steps re-adapting the step size (``laplace``: the Laplace covariance
+  held fixed; ``adapt``: NumPyro's windowed adaptation from it), see ``hmc_vs_mcmc.run_nuts``; then ``--samples``
+  draws, extended by ``--samples`` until R-hat <= 1.01); one likelihood evaluation = one value + gradient (a
+  leapfrog step or an optimizer step), counted over the start, warm-up and sampling;
 * emcee (stretch move, 2 d + 2 walkers, likelihood vectorized over walkers; chunks of ``--chunk`` steps until
   R-hat <= 1.01 over the walkers, treated as chains, on the second half of the run, which is kept); one
   likelihood evaluation = one value.
@@ -41,6 +47,9 @@ Run (emcee comes with the ``bench`` extra: ``.venv/bin/pip install -e ".[bench]"
 
 Last line: ``gradients_pay q4=<> q10=<> q20=<> ess_per_grad20=<> n_params_max=20 engine=tabulated``
 (``ess_per_grad20``: NUTS's bulk ESS per value + gradient evaluation at d = 20).
+
+``--nuts-only`` runs only NUTS (``--max-minutes 0``: one round of ``--samples`` draws, no extension) and prints
+``gradients_pay_nuts d=<> ess=<> rhat=<> grads=<> seconds=<> ess_per_s=<>`` per d.
 
 ``--probe`` measures only the posterior's geometry: NUTS's leapfrog steps per draw with the Laplace metric at
 theta_true held fixed (:func:`probe_geometry`), for ``--scatter`` and ``--smf-errors`` choices; one line
@@ -130,10 +139,12 @@ def data_errors(pred, config, box_size, frac_err=0.05, *, poisson=True):
     exponential tail of the mass function then pins the high-mass scatter to ~1e-3 dex and makes the posterior's
     curvature change by orders of magnitude (benchmarks/RESULTS.md, gradients_pay).
     """
+    from shaminfer.stats import smf_poisson_sd
+
     smf = jnp.concatenate([jnp.ravel(pred.smf), jnp.ravel(pred.smf_color)])
-    counts_per_phi = float(box_size) ** 3 * jnp.asarray(np.diff(np.asarray(config.smf_edges)))
-    n_colors = smf.size // counts_per_phi.size
-    var_smf = (frac_err * smf) ** 2 + (jnp.abs(smf) / jnp.tile(counts_per_phi, n_colors) if poisson else 0.0)
+    sd_n = jnp.ravel(smf_poisson_sd(jnp.reshape(smf, (-1, len(config.smf_edges) - 1)), config.smf_edges,
+                                    float(box_size) ** 3))
+    var_smf = (frac_err * smf) ** 2 + (sd_n ** 2 if poisson else 0.0)
     rest = jnp.concatenate([jnp.ravel(pred.wp), jnp.ravel(pred.delta_sigma)])
     return jnp.concatenate([jnp.sqrt(var_smf), frac_err * jnp.abs(rest)])
 
@@ -229,9 +240,13 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
     def ball(n):  # starting points: theta_true plus a small jitter (1% of each prior range), inside the box
         return np.clip(u_true + 0.02 * rng.standard_normal((n, dim)), -0.99, 0.99)
 
+    laplace = args.nuts_start == "laplace"
     nuts = run_nuts(loglike, to_theta, chains=args.chains, warmup=args.warmup, samples=args.samples,
                     seed=args.seed, max_seconds=60.0 * args.max_minutes, dense_mass=True,
-                    chain_method="vectorized", dim=dim, init_u=ball(args.chains))
+                    chain_method="vectorized", dim=dim, init_u=None if laplace else ball(args.chains),
+                    laplace=laplace, metric=args.nuts_metric)
+    if args.nuts_only:
+        return dict(d=dim, grad_ms=1e3 * t_grad, nuts=nuts)
     walkers = 2 * dim + 2
     em = run_emcee(batched_box_log_prob(loglike), walkers=walkers, chunk=args.chunk, seed=args.seed, max_seconds=60.0 * args.max_minutes,
                    vectorize=True, to_theta=jax.jit(to_theta), name=f"emcee (d={dim}, {walkers} walkers)", dim=dim,
@@ -281,12 +296,19 @@ def main(argv=None):
                     help="scatter parameterization of the knot SMHM (default: knots; roll: Eq. 4 with its roll free)")
     ap.add_argument("--smf-errors", choices=("poisson", "fractional"), default="poisson",
                     help="SMF errors: --frac-err with the box's Poisson errors in quadrature (default), or alone")
+    ap.add_argument("--nuts-only", action="store_true",
+                    help="run only NUTS (to compare its set-ups); one line gradients_pay_nuts ... per d")
     ap.add_argument("--probe", action="store_true",
                     help="only measure NUTS's leapfrog steps per draw with a fixed Laplace metric (the geometry)")
     ap.add_argument("--dims", type=int, nargs="+", default=list(DIMS))
     ap.add_argument("--chains", type=int, default=4)
-    ap.add_argument("--warmup", type=int, default=500)
-    ap.add_argument("--samples", type=int, default=500)
+    ap.add_argument("--nuts-start", choices=("laplace", "ball"), default="laplace",
+                    help="NUTS's start: the package's Laplace start (default) or emcee's small ball around theta_true")
+    ap.add_argument("--nuts-metric", choices=("pooled", "laplace", "adapt"), default="pooled",
+                    help="NUTS's dense metric after the Laplace start (hmc_vs_mcmc.run_nuts): pooled (default), "
+                         "laplace (fixed) or adapt (NumPyro's windows)")
+    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--chunk", type=int, default=1000, help="emcee steps between convergence checks")
     ap.add_argument("--max-minutes", type=float, default=15.0, help="wall-time bound of each sampler run")
     ap.add_argument("--seed", type=int, default=0)
@@ -305,6 +327,12 @@ def main(argv=None):
                   f"steps_median={r['steps_median']:.0f} steps_p90={r['steps_p90']:.0f} step_size={r['step_size']:.3f}")
         return None
     rows = [run_dim(model, tab, truth, data, err, ranges, d, args) for d in args.dims]
+    if args.nuts_only:
+        for r in rows:
+            n = r["nuts"]
+            print(f"gradients_pay_nuts d={r['d']} ess={n['ess']:.0f} rhat={n['rhat']:.4f} grads={n['grad_evals']} "
+                  f"seconds={n['seconds']:.1f} ess_per_s={n['ess'] / n['seconds']:.2f}")
+        return rows
     if args.figure:
         plot(rows, Path(args.figure))
     if args.json:

@@ -97,12 +97,22 @@ def diagnostics(theta_draws):
 
 
 def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds, dense_mass, chain_method, dim=4,
-             init_u=None):
+             init_u=None, laplace=False, metric="adapt", pool=100):
     """NumPyro NUTS on ``u`` in (-1, 1)^dim, extended by ``samples`` until R-hat <= 1.01 or ``max_seconds``.
 
     ``init_u`` (chains, dim): starting points (default: NumPyro's uniform draws in the unconstrained space).
-    Returns seconds, R-hat, min bulk ESS, draws and ``grad_evals``: leapfrog steps (likelihood value + gradient
-    evaluations) of every chain, warm-up included.
+    ``laplace``: start instead from the package's Laplace start (:func:`shaminfer.inference.initialization.
+    laplace_init`: per-chain L-BFGS modes from uniform draws, overdispersed by the Laplace covariance), whose time
+    and gradient calls are counted, with the metric ``metric``:
+
+    * ``"adapt"``: NumPyro's windowed adaptation of the mass matrix, starting from the Laplace covariance;
+    * ``"laplace"``: the Laplace covariance held fixed; warm-up adapts only the step size;
+    * ``"pooled"``: ``warmup`` steps and ``pool`` draws per chain with the Laplace covariance fixed, then the
+      draws' covariance pooled over all chains as the fixed metric, ``warmup // 2`` more steps adapting the step
+      size, and sampling (the first phase's draws are warm-up: counted, not kept).
+
+    Returns seconds, R-hat, min bulk ESS, draws and ``grad_evals``: likelihood value + gradient evaluations
+    (leapfrog steps of every chain, warm-up and the Laplace start included).
     """
     import numpyro
     import numpyro.distributions as dist
@@ -112,17 +122,41 @@ def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds,
         u = numpyro.sample("u", dist.Uniform(-1.0, 1.0).expand([dim]).to_event(1))
         numpyro.factor("loglike", loglike_u(u))
 
+    def phase(imm, adapt, n_warmup, n_samples, key, init):
+        kernel = NUTS(model, target_accept_prob=0.8, dense_mass=dense_mass,
+                      inverse_mass_matrix=None if imm is None else jnp.asarray(imm), adapt_mass_matrix=adapt)
+        mc = MCMC(kernel, num_warmup=n_warmup, num_samples=n_samples, num_chains=chains, chain_method=chain_method,
+                  progress_bar=False)
+        mc.warmup(key, extra_fields=("num_steps",), collect_warmup=True, init_params=init)
+        return mc, int(np.sum(mc.get_extra_fields()["num_steps"]))
+
     t0 = time.perf_counter()
     draws = []
-    kernel = NUTS(model, target_accept_prob=0.8, dense_mass=dense_mass)
-    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=samples, num_chains=chains, chain_method=chain_method,
-                progress_bar=False)
-    init = None
-    if init_u is not None:  # Uniform(-1, 1) is sampled as u = 2 sigmoid(z) - 1
+    init, imm, grad_evals = None, None, 0
+    if laplace:
+        from shaminfer.inference.initialization import laplace_init
+
+        start = laplace_init(model, jax.random.PRNGKey(seed + 1), chains, log=_log)
+        init = {"u": jnp.stack([p["u"] for p in start.positions])}
+        imm, grad_evals = start.inverse_mass_matrix, start.gradient_calls
+        _log(f"NUTS (d={dim}): Laplace start, {grad_evals} gradients, {time.perf_counter() - t0:.1f} s")
+    elif init_u is not None:  # Uniform(-1, 1) is sampled as u = 2 sigmoid(z) - 1
         p = 0.5 * (np.asarray(init_u, dtype=np.float64) + 1.0)
         init = {"u": jnp.asarray(np.log(p) - np.log1p(-p))}
-    mcmc.warmup(jax.random.PRNGKey(seed), extra_fields=("num_steps",), collect_warmup=True, init_params=init)
-    grad_evals = int(np.sum(mcmc.get_extra_fields()["num_steps"]))
+    if imm is None:
+        metric = "adapt"
+    if metric == "pooled":
+        pre, n = phase(imm, False, warmup, pool, jax.random.PRNGKey(seed + 2), init)
+        pre.run(pre.post_warmup_state.rng_key, extra_fields=("num_steps",))
+        grad_evals += n + int(np.sum(pre.get_extra_fields()["num_steps"]))
+        u = np.asarray(pre.get_samples(group_by_chain=True)["u"]).reshape(-1, dim)
+        z = np.log1p(u) - np.log1p(-u)  # the unconstrained coordinates NUTS moves in
+        imm, init = np.cov(z.T), pre.last_state.z
+        _log(f"NUTS (d={dim}): metric from {z.shape[0]} pooled draws, {grad_evals} gradients, "
+             f"{time.perf_counter() - t0:.1f} s")
+        warmup = max(warmup // 2, 1)
+    mcmc, n = phase(imm, metric == "adapt", warmup, samples, jax.random.PRNGKey(seed), init)
+    grad_evals += n
     key = mcmc.post_warmup_state.rng_key
     while True:
         mcmc.run(key, extra_fields=("num_steps",))
@@ -139,7 +173,7 @@ def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds,
         mcmc.post_warmup_state = mcmc.last_state
         key = mcmc.post_warmup_state.rng_key
     return dict(seconds=elapsed, rhat=rhat, ess=ess, draws=u.shape[0] * u.shape[1], grad_evals=grad_evals,
-                converged=rhat <= 1.01)
+                converged=rhat <= 1.01, u=u, inverse_mass_matrix=imm)
 
 
 def run_nuts_blackjax(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds):

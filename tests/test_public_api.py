@@ -45,8 +45,8 @@ PINNED = {
         kernel_variates load_or_build_tables make_config make_pair_counter make_predictor make_tabulated_predictor
         make_wp merge_annuli missing_profile_fraction montecarlo_evaluator montecarlo_from_logsm
         montecarlo_gradient montecarlo_predict montecarlo_realizations neighbour_sums node_grid pair_counts predict
-        random_pair_counts resolve_smhm sample_weights smf_bin_weights smf_from_weights threshold_sample
-        wp_from_pair_counts""",
+        random_pair_counts resolve_smhm sample_weights smf_bin_weights smf_from_weights smf_poisson_sd
+        threshold_sample wp_from_pair_counts""",
     "shaminfer.catalogs": """
         DEFAULT_RBINS DEFAULT_UNIVERSE_PARAMS LOGMPEAK_RANGE LensingProfiles REDSHIFT_RANGE
         SMALL_TEST_UNIVERSE_PARAMS SubhaloCatalog UniverseParams default_rbins delta_sigma_per_object

@@ -35,6 +35,7 @@ from ..ingredients.sigmoid import sigmoid
 from ..ingredients.smhm import three_roll_smhm
 from ..ingredients.theta import scatter_of
 from .blocks import ParamBlock, make_block
+from .scatter_knots import KNOT_SCATTER_BLOCK, knot_scatter
 
 __all__ = [
     "Subhalos", "Population", "Component", "ROLES", "resolve_smhm",
@@ -190,8 +191,6 @@ SCATTER_KINDS = ("roll", "knots")
 
 def mass_scatter(kind: str = "roll"):
     """``(block, sigma(theta, logmpeak))`` of a scatter parameterization in :data:`SCATTER_KINDS`."""
-    from .scatter_knots import KNOT_SCATTER_BLOCK, knot_scatter
-
     if kind == "roll":
         def sigma(theta, logmpeak):
             s = MASS_SCATTER_BLOCK.take(theta)

@@ -59,11 +59,14 @@ class InitResult(NamedTuple):
         None for the identity.
     modes_potential : (chains,) ndarray
         Potential at each chain's optimum (NaN for ``"prior"``).
+    gradient_calls : int
+        Potential value + gradient evaluations spent (optimization and Hessian; 0 for ``"prior"``).
     """
 
     positions: list
     inverse_mass_matrix: np.ndarray | None
     modes_potential: np.ndarray
+    gradient_calls: int = 0
 
 
 def _uniform_starts(model, key, num_chains: int):
@@ -125,7 +128,10 @@ def laplace_init(model, key, num_chains: int, *, overdispersion: float = 2.0, ma
     flat0, unravel = ravel_pytree(starts[0])
     vg = jax.jit(jax.value_and_grad(lambda x: potential_fn(unravel(x))))
 
+    calls = [0]
+
     def fun(x):
+        calls[0] += 1
         v, g = vg(jnp.asarray(x))
         v, g = float(v), np.asarray(g, dtype=np.float64)
         if not (np.isfinite(v) and np.all(np.isfinite(g))):
@@ -148,6 +154,7 @@ def laplace_init(model, key, num_chains: int, *, overdispersion: float = 2.0, ma
     best = int(np.nanargmin(values))
     grad_fn = lambda x: np.asarray(vg(jnp.asarray(x))[1], dtype=np.float64)  # noqa: E731
     hess = _hessian_fd(grad_fn, modes[best])
+    calls[0] += 2 * flat0.size
     eig = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([-1.0])
     rng = np.random.default_rng(np.asarray(jax.random.key_data(k_jitter)).ravel().tolist())
     d = flat0.size
@@ -165,4 +172,4 @@ def laplace_init(model, key, num_chains: int, *, overdispersion: float = 2.0, ma
     if log is not None and np.any(spread > 10.0):
         log(f"laplace init: chains found optima that differ in log posterior by up to {spread.max():.1f}; "
             "the posterior may be multimodal")
-    return InitResult(positions, imm, values)
+    return InitResult(positions, imm, values, calls[0])

@@ -5,7 +5,7 @@ bin weights -> **summary statistics** -> likelihood terms.
 
 * :mod:`~shaminfer.stats.config` -- :class:`Sample`, :class:`StatsConfig`, :func:`check_config`.
 * :mod:`~shaminfer.stats.weights` -- triweight bin and sample weights (Eq. 6, App. E).
-* :mod:`~shaminfer.stats.smf` -- the stellar mass function (Eqs. 7-8).
+* :mod:`~shaminfer.stats.smf` -- the stellar mass function (Eqs. 7-8) and its Poisson error.
 * :mod:`~shaminfer.stats.lensing` -- stacked Delta Sigma (Eqs. 10-12, App. F).
 * :mod:`~shaminfer.stats.paircount` -- weighted pair counts and neighbour sums (numba; Corrfunc oracle).
 * :mod:`~shaminfer.stats.clustering` -- w_p (Eqs. 13-20) through ``pure_callback`` + ``custom_jvp``.
@@ -47,7 +47,7 @@ from .montecarlo import (
 from .paircount import DEFAULT_REACH, PairSums, corrfunc_pair_counts, neighbour_sums, pair_counts
 from .predict import ENGINES, Predictions, make_predictor, predict, resolve_smhm
 from .tabulated import NodeGrid, Tables, load_or_build_tables, make_tabulated_predictor, node_grid
-from .smf import smf_from_weights
+from .smf import smf_from_weights, smf_poisson_sd
 from .weights import galaxy_logsm_pdf_params, sample_weights, smf_bin_weights
 
 __all__ = [
@@ -61,6 +61,6 @@ __all__ = [
     "DEFAULT_REACH", "PairSums", "corrfunc_pair_counts", "neighbour_sums", "pair_counts",
     "ENGINES", "Predictions", "make_predictor", "predict", "resolve_smhm",
     "NodeGrid", "Tables", "load_or_build_tables", "make_tabulated_predictor", "node_grid",
-    "smf_from_weights",
+    "smf_from_weights", "smf_poisson_sd",
     "galaxy_logsm_pdf_params", "sample_weights", "smf_bin_weights",
 ]

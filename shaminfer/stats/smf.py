@@ -10,7 +10,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["smf_from_weights"]
+__all__ = ["smf_from_weights", "smf_poisson_sd"]
 
 
 def smf_from_weights(weights, edges, volume):
@@ -32,3 +32,32 @@ def smf_from_weights(weights, edges, volume):
     """
     width = np.diff(np.asarray(edges, dtype=np.float64))
     return jnp.sum(weights, axis=-1) / (jnp.asarray(width) * float(volume))
+
+
+def smf_poisson_sd(smf, edges, volume):
+    """Poisson standard deviation of a stellar mass function measured by counting galaxies in ``volume``.
+
+    A bin holding ``N = phi V dlog10M*`` galaxies on average has count variance ``N``, so
+    ``sd(phi) = sqrt(phi / (V dlog10M*))``. Add it in quadrature to a fractional error where the volume holds
+    few galaxies per bin: a 5% error on a bin with less than one galaxy overstates what the data know by orders
+    of magnitude (benchmarks/RESULTS.md, gradients_pay).
+
+    Parameters
+    ----------
+    smf : array (..., nsmf)
+        phi [dex^-1 (Mpc/h)^-3], e.g. :func:`smf_from_weights` (any leading axes, such as colours).
+    edges : sequence (nsmf + 1,)
+        log10 M* [Msun] bin edges.
+    volume : float
+        Volume [(Mpc/h)^3] in which the galaxies are counted.
+
+    Returns
+    -------
+    array (..., nsmf)
+        Standard deviation of phi [dex^-1 (Mpc/h)^-3].
+    """
+    width = np.diff(np.asarray(edges, dtype=np.float64))
+    smf = jnp.asarray(smf)
+    if smf.shape[-1] != width.size:
+        raise ValueError(f"smf_poisson_sd: smf has {smf.shape[-1]} bins on its last axis, edges give {width.size}")
+    return jnp.sqrt(jnp.abs(smf) / (jnp.asarray(width) * float(volume)))

@@ -71,3 +71,18 @@ def test_a_mode_on_the_prior_edge_still_gets_a_laplace_metric():
     # Potential along z0: -1e4 u(z0) - log(du/dz0) with u = tanh(z0/2), about 2e4 exp(-z0) + z0 near the edge:
     # the mode sits at exp(-z0) = 1/2e4 (u = 1 - 1e-4) and the curvature there is 1, so the Laplace variance is 1.
     np.testing.assert_allclose(imm[0, 0], 1.0, rtol=1e-3)
+
+
+def test_laplace_init_counts_its_gradient_calls():
+    """``gradient_calls`` = the potential's evaluations beyond those that choosing the starts costs."""
+    seen = [0]
+
+    def counted_model():
+        x = numpyro.sample("x", dist.MultivariateNormal(MEAN, COV))
+        jax.debug.callback(lambda _: seen.__setitem__(0, seen[0] + 1), x)
+
+    assert prior_init(counted_model, jax.random.PRNGKey(3), 2).gradient_calls == 0
+    baseline, seen[0] = seen[0], 0
+    res = laplace_init(counted_model, jax.random.PRNGKey(3), 2)
+    assert res.gradient_calls >= 2 * MEAN.size + 2
+    assert seen[0] - baseline == res.gradient_calls
