@@ -196,6 +196,18 @@ def unit_truth(model, truth, ranges, dim):
     return 2.0 * (np.array([dict(truth._asdict(), m=0.0)[f] for f in free]) - lo) / (hi - lo) - 1.0
 
 
+def laplace_metric_at(loglike, u):
+    """Inverse of the negative Hessian of the log posterior at the unit point ``u`` in NumPyro's unconstrained
+    coordinates of Uniform(-1, 1) (``u = 2 sigmoid(z) - 1``), eigenvalues floored at 0.1: a dense NUTS metric."""
+    def log_density(z):
+        v = 2.0 * jax.nn.sigmoid(z) - 1.0
+        return loglike(v) + jnp.sum(jnp.log(0.5 * (1.0 - v * v)))
+
+    u = np.asarray(u, dtype=np.float64)
+    w, v = np.linalg.eigh(-np.asarray(jax.jit(jax.hessian(log_density))(jnp.asarray(np.log1p(u) - np.log1p(-u)))))
+    return (v / np.maximum(w, 0.1)) @ v.T
+
+
 def probe_geometry(model, tab, truth, data, err, ranges, dim, seed=0):
     """Leapfrog steps per NUTS draw with the Laplace metric at theta_true held fixed: one chain, the step size
     adapted over 60 steps, then 40 draws. A near-Gaussian posterior needs few steps (about 7-31 at d = 20)."""
@@ -205,14 +217,8 @@ def probe_geometry(model, tab, truth, data, err, ranges, dim, seed=0):
 
     loglike, _ = make_loglike(model, tab, truth, data, err, ranges, dim)
     u0 = unit_truth(model, truth, ranges, dim)
-    z0 = jnp.asarray(np.log1p(u0) - np.log1p(-u0))  # u = 2 sigmoid(z) - 1, NumPyro's transform of Uniform(-1, 1)
-
-    def log_density(z):
-        u = 2.0 * jax.nn.sigmoid(z) - 1.0
-        return loglike(u) + jnp.sum(jnp.log(0.5 * (1.0 - u * u)))
-
-    w, v = np.linalg.eigh(-np.asarray(jax.jit(jax.hessian(log_density))(z0)))
-    metric = (v / np.maximum(w, 0.1)) @ v.T
+    z0 = jnp.asarray(np.log1p(u0) - np.log1p(-u0))
+    metric = laplace_metric_at(loglike, u0)
 
     def npmodel():
         u = numpyro.sample("u", dist.Uniform(-1.0, 1.0).expand([dim]).to_event(1))
@@ -241,10 +247,15 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
         return np.clip(u_true + 0.02 * rng.standard_normal((n, dim)), -0.99, 0.99)
 
     laplace = args.nuts_start == "laplace"
+    t0 = time.perf_counter()
+    # from the ball: the Laplace metric at its centre, theta_true (a Hessian costs about 2 d gradients, counted)
+    metric = None if laplace else laplace_metric_at(loglike, u_true)
+    t_metric = time.perf_counter() - t0
     nuts = run_nuts(loglike, to_theta, chains=args.chains, warmup=args.warmup, samples=args.samples,
                     seed=args.seed, max_seconds=60.0 * args.max_minutes, dense_mass=True,
                     chain_method="vectorized", dim=dim, init_u=None if laplace else ball(args.chains),
-                    laplace=laplace, metric=args.nuts_metric)
+                    laplace=laplace, metric=args.nuts_metric, init_metric=metric, init_grads=0 if laplace else 2 * dim)
+    nuts["seconds"] += t_metric
     if args.nuts_only:
         return dict(d=dim, grad_ms=1e3 * t_grad, nuts=nuts)
     walkers = 2 * dim + 2

@@ -97,13 +97,14 @@ def diagnostics(theta_draws):
 
 
 def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds, dense_mass, chain_method, dim=4,
-             init_u=None, laplace=False, metric="adapt", pool=100):
+             init_u=None, laplace=False, metric="adapt", pool=100, init_metric=None, init_grads=0):
     """NumPyro NUTS on ``u`` in (-1, 1)^dim, extended by ``samples`` until R-hat <= 1.01 or ``max_seconds``.
 
     ``init_u`` (chains, dim): starting points (default: NumPyro's uniform draws in the unconstrained space).
     ``laplace``: start instead from the package's Laplace start (:func:`shaminfer.inference.initialization.
     laplace_init`: per-chain L-BFGS modes from uniform draws, overdispersed by the Laplace covariance), whose time
-    and gradient calls are counted, with the metric ``metric``:
+    and gradient calls are counted; or from ``init_u`` with ``init_metric``, an inverse mass matrix in the
+    unconstrained coordinates whose ``init_grads`` value + gradient evaluations are counted. The metric ``metric``:
 
     * ``"adapt"``: NumPyro's windowed adaptation of the mass matrix, starting from the Laplace covariance;
     * ``"laplace"``: the Laplace covariance held fixed; warm-up adapts only the step size;
@@ -132,7 +133,7 @@ def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds,
 
     t0 = time.perf_counter()
     draws = []
-    init, imm, grad_evals = None, None, 0
+    init, imm, grad_evals = None, init_metric, int(init_grads)
     if laplace:
         from shaminfer.inference.initialization import laplace_init
 
