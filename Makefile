@@ -8,6 +8,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export JAX_ENABLE_X64 := 1
+# pytest-xdist workers of `make test` (0: one process); each takes whole test files (--dist loadfile)
+TEST_WORKERS ?= 2
 
 .PHONY: setup demo test docs figures clean
 
@@ -29,7 +31,7 @@ demo: $(STAMP)
 	$(VENV)/bin/shaminfer demo --out runs/demo
 
 test: $(STAMP)
-	SHAMINFER_NOTEBOOK_SCALE=small $(PY) -m pytest -q tests
+	SHAMINFER_NOTEBOOK_SCALE=small $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 docs: $(STAMP)
 	$(PY) -m mkdocs build --strict --site-dir site

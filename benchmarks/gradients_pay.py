@@ -2,8 +2,9 @@
 
 One likelihood, one engine, one machine, one run; only the number of free parameters changes:
 
-* model: ``compose(knots(scatter="knots"), quenching())`` (:mod:`shaminfer.galaxy_halo`: the median log10 M*
-  at eight Mpeak knots, the scatter at four Mpeak knots and quenching, 19 parameters) plus a multiplicative
+* model: ``compose(knots(scatter="knots"), quenching(kind="knots"))`` (:mod:`shaminfer.galaxy_halo`: the
+  median log10 M* at eight Mpeak knots, the scatter at four Mpeak knots and the quenched fractions at mass knots,
+  19 parameters; ``--quenching sigmoid``: the sigmoid quenching, ``quenching()``) plus a multiplicative
   shear bias ``m`` on Delta Sigma (``DS -> (1 + m) DS``): 20 parameters (``--scatter roll``: Eq. 4's scatter
   with its roll free instead, whose curvature varies strongly over the prior). (The App. C SMHM of ``parametric()`` has near-exact
   trade-offs between its eight parameters: its posterior is a thin curved ridge, see benchmarks/RESULTS.md);
@@ -18,11 +19,12 @@ One likelihood, one engine, one machine, one run; only the number of free parame
 * prior: uniform on each free parameter's default prior range (the blocks' ``prior``; ``m`` in (-0.05, 0.05));
   both samplers work in the unit coordinates u in (-1, 1)^d of those ranges;
 * d = 4, 10, 20: the first d parameters of :data:`ORDERS` are free, the others fixed at theta_true;
-* start: emcee's walkers start from theta_true plus a jitter of 1% of each prior range (the usual small ball);
-  NUTS starts as the package's fits do, from the Laplace start
+* start: both samplers start as the package's fits do, from the Laplace start
   (:func:`shaminfer.inference.initialization.laplace_init`: per-chain L-BFGS from uniform draws over the prior,
-  then overdispersed draws from the Laplace approximation), whose time and gradient calls are counted
-  (``--nuts-start ball``: the same small ball as emcee, identity initial metric).
+  then draws from the Laplace approximation: overdispersed by 2 for NUTS's chains, not overdispersed for
+  emcee's walkers, :func:`hmc_vs_mcmc.laplace_walkers`), whose time and gradient calls each sampler pays
+  (``--emcee-start ball`` / ``--nuts-start ball``: theta_true plus a jitter of 1% of each prior range, the usual
+  small ball; NUTS then takes the Laplace metric at theta_true).
 
 Samplers, each timed by wall clock with compilation, warm-up and burn-in included, and each run until the
 largest R-hat over the free parameters is <= 1.01 (or ``--max-minutes``):
@@ -33,9 +35,10 @@ largest R-hat over the free parameters is <= 1.01 (or ``--max-minutes``):
   held fixed; ``adapt``: NumPyro's windowed adaptation from it), see ``hmc_vs_mcmc.run_nuts``; then ``--samples``
   draws, extended by ``--samples`` until R-hat <= 1.01); one likelihood evaluation = one value + gradient (a
   leapfrog step or an optimizer step), counted over the start, warm-up and sampling;
-* emcee (stretch move, 2 d + 2 walkers, likelihood vectorized over walkers; chunks of ``--chunk`` steps until
+* emcee (2 d + 2 walkers, likelihood vectorized over walkers; ``--emcee-moves``: differential evolution, 80%
+  ``DEMove`` and 20% ``DESnookerMove`` (default), or the stretch move; chunks of ``--chunk`` steps until
   R-hat <= 1.01 over the walkers, treated as chains, on the second half of the run, which is kept); one
-  likelihood evaluation = one value.
+  likelihood evaluation = one value (the Laplace start's value + gradient calls are added).
 
 ESS is the smallest bulk ESS over the free parameters (ArviZ). ``q_d`` = ESS/s(NUTS) / ESS/s(emcee).
 A figure of ESS per second and ESS per likelihood evaluation against d for both samplers goes to
@@ -75,7 +78,7 @@ from shaminfer import configure_jax  # noqa: E402
 configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from hmc_vs_mcmc import _log, batched_box_log_prob, run_emcee, run_nuts  # noqa: E402
+from hmc_vs_mcmc import _log, batched_box_log_prob, laplace_walkers, run_emcee, run_nuts  # noqa: E402
 
 #: Free parameters in order, per scatter parameterization (``--scatter``): d = 4 frees the first four, d = 10 the
 #: first ten, d = 20 all of them. The two orders free the same SMHM and quenching parameters at each d.
@@ -89,11 +92,15 @@ ORDERS = {
              "logsm_m110", "logsm_m125", "logsm_m135", "logsm_m140", "logsm_m150", "scatter_x0", "scatter_k",
              "fq_cen_k", "fq_sat_lo", "fq_sat_x0"),
 }
+#: ``--quenching knots``: the same order with each sigmoid parameter replaced by the knot value it mostly sets.
+QUENCH_KNOT_NAMES = dict(fq_cen_x0="fq_cen_m120", fq_cen_lo="fq_cen_m110", fq_cen_hi="fq_cen_m130",
+                         fq_sat_hi="fq_sat_h130", fq_cen_k="fq_cen_m140", fq_sat_lo="fq_sat_h120",
+                         fq_sat_x0="fq_sat_h140")
 DIMS = (4, 10, 20)
 SHEAR_PRIOR = (-0.05, 0.05)
 
 
-def setup_catalog(box_size=None, scatter="knots"):
+def setup_catalog(box_size=None, scatter="knots", quenching_kind="sigmoid"):
     """Catalog, StatsConfig and model (19 parameters; ``m`` is the likelihood's) of the benchmark."""
     from shaminfer.galaxy_halo import compose, knots, quenching
     from shaminfer.stats import threshold_sample
@@ -109,17 +116,17 @@ def setup_catalog(box_size=None, scatter="knots"):
     config = build_stats_config(DEMO_STATS, catalog)
     config = config._replace(samples=(threshold_sample(10.5, color="red"), threshold_sample(10.5, color="blue"),
                                       threshold_sample(11.0)), smf_colors=("red", "blue"))
-    model = compose(knots(scatter=scatter), quenching())
-    order = ORDERS[scatter]
+    model = compose(knots(scatter=scatter), quenching(kind=quenching_kind))
+    order = free_order(model)
     assert set(order) == set(model.fields) | {"m"} and len(order) == len(model.fields) + 1
     return catalog, config, model
 
 
-def setup(box_size=None, frac_err=0.05, scatter="knots", poisson=True):
+def setup(box_size=None, frac_err=0.05, scatter="knots", poisson=True, quenching_kind="sigmoid"):
     """Model, tabulated predictor, data and errors of the benchmark's likelihood (see the module docstring)."""
     from shaminfer.stats import make_predictor
 
-    catalog, config, model = setup_catalog(box_size, scatter)
+    catalog, config, model = setup_catalog(box_size, scatter, quenching_kind)
     t0 = time.perf_counter()
     tab = make_predictor(catalog, config, model=model, engine="tabulated")
     _log(f"catalog: {catalog.n} subhalos, {catalog.box_size} Mpc/h; tabulated engine {tab.grid.n_nodes} nodes, "
@@ -164,8 +171,12 @@ def _flat(pred, m):
 
 
 def free_order(model):
-    """:data:`ORDERS` entry of ``model`` (by its scatter parameterization)."""
-    return ORDERS["knots" if "sigma_m110" in model.fields else "roll"]
+    """:data:`ORDERS` entry of ``model`` (by its scatter parameterization; with the quenching knots' names where
+    the model has them, :data:`QUENCH_KNOT_NAMES`)."""
+    order = ORDERS["knots" if "sigma_m110" in model.fields else "roll"]
+    if "fq_cen_m110" in model.fields:
+        order = tuple(QUENCH_KNOT_NAMES.get(f, f) for f in order)
+    return order
 
 
 def make_loglike(model, tab, truth, data, err, ranges, dim):
@@ -259,9 +270,15 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
     if args.nuts_only:
         return dict(d=dim, grad_ms=1e3 * t_grad, nuts=nuts)
     walkers = 2 * dim + 2
-    em = run_emcee(batched_box_log_prob(loglike), walkers=walkers, chunk=args.chunk, seed=args.seed, max_seconds=60.0 * args.max_minutes,
-                   vectorize=True, to_theta=jax.jit(to_theta), name=f"emcee (d={dim}, {walkers} walkers)", dim=dim,
-                   p0=ball(walkers))
+    if args.emcee_start == "laplace":
+        p0, start_s, start_calls = laplace_walkers(loglike, dim, walkers, seed=args.seed, chains=args.chains)
+        _log(f"emcee (d={dim}): Laplace start, {start_calls} gradients, {start_s:.1f} s")
+    else:
+        p0, start_s, start_calls = ball(walkers), 0.0, 0
+    em = run_emcee(batched_box_log_prob(loglike), walkers=walkers, chunk=args.chunk, seed=args.seed,
+                   max_seconds=60.0 * args.max_minutes, vectorize=True, to_theta=jax.jit(to_theta),
+                   name=f"emcee (d={dim}, {walkers} walkers)", dim=dim, p0=p0, start_seconds=start_s,
+                   start_calls=start_calls, moves=args.emcee_moves)
     row = dict(d=dim, grad_ms=1e3 * t_grad,
                nuts=dict(seconds=nuts["seconds"], rhat=nuts["rhat"], ess=nuts["ess"], evals=nuts["grad_evals"],
                          draws=nuts["draws"], converged=nuts["converged"]),
@@ -274,7 +291,7 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
     return row
 
 
-def plot(rows, path):
+def plot(rows, path, title):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -291,7 +308,7 @@ def plot(rows, path):
         ax[0].annotate(f"q={r['q']:.1f}", (r["d"], r["nuts"]["ess"] / r["nuts"]["seconds"]),
                        textcoords="offset points", xytext=(4, 6), fontsize=8)
     ax[0].legend(fontsize=8)
-    fig.suptitle("knot SMHM + knot scatter + quenching + shear bias, tabulated engine, same likelihood", fontsize=9)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
@@ -305,6 +322,8 @@ def main(argv=None):
     ap.add_argument("--frac-err", type=float, default=0.05)
     ap.add_argument("--scatter", choices=tuple(ORDERS), default="knots",
                     help="scatter parameterization of the knot SMHM (default: knots; roll: Eq. 4 with its roll free)")
+    ap.add_argument("--quenching", choices=("knots", "sigmoid"), default="knots",
+                    help="quenching parameterization: the fractions at mass knots (default) or sigmoids")
     ap.add_argument("--smf-errors", choices=("poisson", "fractional"), default="poisson",
                     help="SMF errors: --frac-err with the box's Poisson errors in quadrature (default), or alone")
     ap.add_argument("--nuts-only", action="store_true",
@@ -315,6 +334,12 @@ def main(argv=None):
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--nuts-start", choices=("laplace", "ball"), default="laplace",
                     help="NUTS's start: the package's Laplace start (default) or emcee's small ball around theta_true")
+    ap.add_argument("--emcee-start", choices=("laplace", "ball"), default="laplace",
+                    help="emcee's walkers: draws from the package's Laplace start (default) or a small ball around "
+                         "theta_true")
+    ap.add_argument("--emcee-moves", choices=("de", "stretch"), default="de",
+                    help="emcee's proposal: differential evolution (default: 80%% DEMove, 20%% DESnookerMove) or the "
+                         "stretch move")
     ap.add_argument("--nuts-metric", choices=("pooled", "laplace", "adapt"), default="pooled",
                     help="NUTS's dense metric after the Laplace start (hmc_vs_mcmc.run_nuts): pooled (default), "
                          "laplace (fixed) or adapt (NumPyro's windows)")
@@ -330,7 +355,7 @@ def main(argv=None):
     if any(d < 1 or d > n_max for d in args.dims):
         ap.error(f"--dims: expected values in 1..{n_max}, found {args.dims}")
     model, tab, truth, data, err, ranges = setup(args.box_size, args.frac_err, args.scatter,
-                                                 poisson=args.smf_errors == "poisson")
+                                                 poisson=args.smf_errors == "poisson", quenching_kind=args.quenching)
     if args.probe:
         for d in args.dims:
             r = probe_geometry(model, tab, truth, data, err, ranges, d, args.seed)
@@ -345,7 +370,9 @@ def main(argv=None):
                   f"seconds={n['seconds']:.1f} ess_per_s={n['ess'] / n['seconds']:.2f}")
         return rows
     if args.figure:
-        plot(rows, Path(args.figure))
+        moves = "differential evolution" if args.emcee_moves == "de" else "stretch move"
+        plot(rows, Path(args.figure), f"knot SMHM + knot scatter + {args.quenching} quenching + shear bias; emcee: "
+                                      f"{moves}; tabulated engine, same likelihood")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     for r in rows:

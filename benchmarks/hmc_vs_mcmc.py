@@ -96,6 +96,41 @@ def diagnostics(theta_draws):
     return rhat, ess
 
 
+def unit_model(loglike_u, dim):
+    """The NumPyro model both samplers' targets share: ``u ~ Uniform(-1, 1)^dim`` and the factor ``loglike_u(u)``."""
+    import numpyro
+    import numpyro.distributions as dist
+
+    def model():
+        u = numpyro.sample("u", dist.Uniform(-1.0, 1.0).expand([dim]).to_event(1))
+        numpyro.factor("loglike", loglike_u(u))
+
+    return model
+
+
+def laplace_walkers(loglike_u, dim, walkers, *, seed, chains=4):
+    """emcee's walkers from the package's Laplace start, as NUTS's chains start.
+
+    :func:`shaminfer.inference.initialization.laplace_init` with ``chains`` L-BFGS runs from uniform draws (the same
+    key as :func:`run_nuts`'s), then ``walkers`` draws from the Laplace approximation ``N(best mode, S)`` in
+    NumPyro's unconstrained coordinates (``u = 2 sigmoid(z) - 1``), or the modes plus the fallback jitter where the
+    Hessian is not positive definite. Returns the walkers (walkers, dim) in u, the seconds and the value + gradient
+    calls spent."""
+    from shaminfer.inference.initialization import FALLBACK_JITTER, laplace_init
+
+    t0 = time.perf_counter()
+    start = laplace_init(unit_model(loglike_u, dim), jax.random.PRNGKey(seed + 1), chains, overdispersion=0.0,
+                         log=_log)
+    modes = np.stack([np.asarray(p["u"], dtype=np.float64) for p in start.positions])  # overdispersion 0: the modes
+    rng = np.random.default_rng(seed + 3)
+    eps = rng.standard_normal((walkers, dim))
+    if start.inverse_mass_matrix is None:
+        z = modes[np.arange(walkers) % chains] + FALLBACK_JITTER * eps
+    else:
+        z = modes[int(np.argmin(start.modes_potential))] + eps @ np.linalg.cholesky(start.inverse_mass_matrix).T
+    return 2.0 / (1.0 + np.exp(-z)) - 1.0, time.perf_counter() - t0, start.gradient_calls
+
+
 def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds, dense_mass, chain_method, dim=4,
              init_u=None, laplace=False, metric="adapt", pool=100, init_metric=None, init_grads=0):
     """NumPyro NUTS on ``u`` in (-1, 1)^dim, extended by ``samples`` until R-hat <= 1.01 or ``max_seconds``.
@@ -115,13 +150,9 @@ def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds,
     Returns seconds, R-hat, min bulk ESS, draws and ``grad_evals``: likelihood value + gradient evaluations
     (leapfrog steps of every chain, warm-up and the Laplace start included).
     """
-    import numpyro
-    import numpyro.distributions as dist
     from numpyro.infer import MCMC, NUTS
 
-    def model():
-        u = numpyro.sample("u", dist.Uniform(-1.0, 1.0).expand([dim]).to_event(1))
-        numpyro.factor("loglike", loglike_u(u))
+    model = unit_model(loglike_u, dim)
 
     def phase(imm, adapt, n_warmup, n_samples, key, init):
         kernel = NUTS(model, target_accept_prob=0.8, dense_mass=dense_mass,
@@ -239,16 +270,23 @@ def batched_box_log_prob(loglike):
 
 
 def run_emcee(log_prob, *, walkers, chunk, seed, max_seconds, vectorize, to_theta, name, min_chunks=1, dim=4,
-              p0=None):
+              p0=None, start_seconds=0.0, start_calls=0, moves="stretch"):
     """emcee in chunks until R-hat <= 1.01 on the second half (walkers as chains) or ``max_seconds``.
 
-    ``p0`` (walkers, dim): starting points (default: uniform in (-0.9, 0.9)^dim)."""
+    ``p0`` (walkers, dim): starting points (default: uniform in (-0.9, 0.9)^dim); ``start_seconds`` and
+    ``start_calls``: what finding them cost (e.g. :func:`laplace_walkers`), added to the run's. ``moves``:
+    ``"stretch"`` (emcee's default affine-invariant stretch move) or ``"de"`` (differential evolution, 80%
+    ``DEMove`` and 20% ``DESnookerMove``, the mixture emcee's documentation suggests for harder targets)."""
     import emcee
 
     rng = np.random.default_rng(seed)
+    np.random.seed(seed)  # emcee's moves draw from NumPy's global generator
     p0 = rng.uniform(-0.9, 0.9, (walkers, dim)) if p0 is None else np.asarray(p0, dtype=np.float64)
-    sampler = emcee.EnsembleSampler(walkers, dim, log_prob, vectorize=vectorize)
-    t0 = time.perf_counter()
+    if moves not in ("stretch", "de"):
+        raise ValueError(f"emcee moves: expected 'stretch' or 'de', found {moves!r}")
+    mv = None if moves == "stretch" else [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+    sampler = emcee.EnsembleSampler(walkers, dim, log_prob, vectorize=vectorize, moves=mv)
+    t0 = time.perf_counter() - start_seconds
     state = p0
     nchunk = 0
     while True:
@@ -259,7 +297,7 @@ def run_emcee(log_prob, *, walkers, chunk, seed, max_seconds, vectorize, to_thet
         theta = np.asarray(to_theta(np.swapaxes(kept, 0, 1)))
         rhat, ess = diagnostics(theta)
         elapsed = time.perf_counter() - t0
-        calls = chain.shape[0] * walkers
+        calls = chain.shape[0] * walkers + start_calls
         _log(f"{name}: {chain.shape[0]} steps x {walkers} walkers ({calls} calls), R-hat {rhat:.4f}, "
              f"min bulk ESS {ess:.0f} (second half), acceptance {np.mean(sampler.acceptance_fraction):.2f}, "
              f"{elapsed:.1f} s")

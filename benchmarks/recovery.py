@@ -24,7 +24,8 @@ Run::
 The last line reads ``recovery rhat_max=<r> ess_bulk_min=<e> truth_in_95=<k>/4 divergences=<d> seconds=<s>``.
 
 ``--model composed`` (issue 23): the 20-parameter likelihood of ``benchmarks/gradients_pay.py`` (the knot SMHM
-with the scatter at Mpeak knots, quenching, and a shear bias ``m`` on Delta Sigma; SMF of all, red and blue
+with the scatter at Mpeak knots, sigmoid quenching (``--quenching sigmoid`` there), and a shear bias ``m`` on
+Delta Sigma; SMF of all, red and blue
 galaxies, w_p and Delta Sigma of >= 10.5 red, >= 10.5 blue and >= 11; noiseless mock from the exact engine at
 the blocks' defaults and ``m = 0``; diagonal errors of 5% with the SMFs' Poisson errors in quadrature,
 ``gradients_pay.data_errors``), fitted through the package's own path

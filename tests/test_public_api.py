@@ -37,7 +37,10 @@ PINNED = {
         Component Population Subhalos ROLES GalaxyModel compose bind_catalog subhalo_arrays as_model
         sham parametric quenching disruption stellar_mass_offset resolve_smhm
         SHAM_BLOCK SMHM_BLOCK MASS_SCATTER_BLOCK QUENCHING_BLOCK DISRUPTION_BLOCK SM_OFFSET_BLOCK
-        MassScatterParams QuenchingParams DisruptionParams SmOffsetParams""",
+        MassScatterParams QuenchingParams DisruptionParams SmOffsetParams
+        knots KNOTS KNOT_SMHM_BLOCK KnotSmhmParams knot_smhm SCATTER_KINDS mass_scatter
+        SCATTER_KNOTS KNOT_SCATTER_BLOCK KnotScatterParams knot_scatter
+        QUENCHING_KINDS CEN_KNOTS HOST_KNOTS KNOT_QUENCHING_BLOCK KnotQuenchingParams knot_quenched_fraction""",
     "shaminfer.stats": """
         DEFAULT_REACH DEFAULT_STATS_CONFIG ENGINES MAX_MISSING_PROFILE_WEIGHT MC_KERNELS NodeGrid PAIR_ENGINES
         PairSums Predictions SAMPLE_COLORS SAMPLE_KINDS Sample StatsConfig Tables bin_sample check_config corrfunc_pair_counts
@@ -71,12 +74,13 @@ MOCK_KEYS = """
     catalog.source catalog.seed catalog.box_size catalog.redshift catalog.logmpeak_min catalog.profile_logmpeak_min
     catalog.path catalog.mass_column catalog.columns catalog.missing_host catalog.particles catalog.particle_mass
     stats.smf_edges stats.samples stats.rp_edges stats.pi_max stats.ds_rebin stats.statistics forward.engine
-    forward.shamnet stats.smf_colors model.components model.disruption_proxy
+    forward.shamnet stats.smf_colors model.components model.disruption_proxy model.scatter model.quenching
     mock.theta_true mock.covariance mock.jackknife_n_side mock.noise mock.noise_seed mock.diag_regularization
     mock.output"""
 FIT_KEYS = """
     data run_dir terms wp_samples delta_sigma_samples forward.engine forward.shamnet prior.kind prior.margin
     prior.lo prior.hi likelihood.family likelihood.df likelihood.shear_bias model.components model.disruption_proxy
+    model.scatter model.quenching
     sampler.backend sampler.num_chains sampler.num_warmup sampler.num_samples
     sampler.chunk_size sampler.seed sampler.target_accept sampler.max_tree_depth sampler.dense_mass sampler.init
     sampler.progress_bar output.plots"""

@@ -33,7 +33,7 @@ Mock configuration (``shaminfer mock CONFIG``)::
     [model]              # the galaxy-halo model (see model_config.py); no table = SHAM
     components = ["sham"]  # from "sham", "parametric", "knots", "quenching", "disruption", "stellar_mass_offset"
     disruption_proxy = ""  # (with "disruption") the catalog property it reads; "" = "vmax_frac"
-    scatter = ""           # (with "parametric" or "knots") "" or "roll": Eq. 4's roll; "knots": scatter at Mpeak knots
+    scatter = ""; quenching = ""  # "knots": the scatter / quenched fractions at mass knots ("" = "roll" / "sigmoid")
 
     [mock]
     theta_true = {logphi_star = -2.301, alpha = -1.07, sigma_lo = 0.35, sigma_hi = 0.22}  # other models: by name
@@ -51,7 +51,7 @@ Fit configuration (``shaminfer fit CONFIG``)::
     wp_samples = [0, 1, 2]; delta_sigma_samples = [0, 1, 2]   # default: every sample in the data file
 
     [forward]                      # optional: overrides the data file's forward model, e.g. engine = "exact"
-    [model]                        # optional: components, disruption_proxy, scatter; empty keeps the data's
+    [model]                        # optional: keys as the mock's; empty keeps the data's
 
     [prior]
     kind = "domain"                # SHAM on SHAMNet's box, other blocks on their default priors; "box": SHAM in
@@ -94,18 +94,8 @@ from ._config_checks import FILE_SOURCES, Refused, check_catalog, check_writable
 from . import model_config as mc
 from .toml_io import load_toml
 
-__all__ = [
-    "ConfigError",
-    "MockConfig",
-    "FitConfig",
-    "TERM_KINDS",
-    "STATISTICS",
-    "parse_mock_config",
-    "parse_fit_config",
-    "load_mock_config",
-    "load_fit_config",
-    "edges_from_spec",
-]
+__all__ = ["ConfigError", "MockConfig", "FitConfig", "TERM_KINDS", "STATISTICS", "parse_mock_config",
+           "parse_fit_config", "load_mock_config", "load_fit_config", "edges_from_spec"]
 
 #: What a mock computes (``stats.statistics``); the colour SMFs follow ``stats.smf_colors``.
 STATISTICS = ("smf", "wp", "delta_sigma")
@@ -259,7 +249,8 @@ _FORWARD_SCHEMA = {
 
 def _model_schema(components: list) -> dict:
     return {"components": _Field((list,), components, _check_components), "disruption_proxy": _Field((str,), ""),
-            "scatter": _Field((str,), "", lambda v: None if not v else _one_of(mc.SCATTER_KINDS)(v))}
+            "scatter": _Field((str,), "", lambda v: None if not v else _one_of(mc.SCATTER_KINDS)(v)),
+            "quenching": _Field((str,), "", lambda v: None if not v else _one_of(mc.QUENCHING_KINDS)(v))}
 
 
 _MOCK_SCHEMA = {

@@ -5,6 +5,8 @@
     [model]
     components = ["parametric", "quenching", "stellar_mass_offset"]   # default ["sham"]
     disruption_proxy = "vmax_frac"   # (with "disruption") the catalog property it reads; "" = vmax_frac
+    scatter = "knots"                # (with "parametric" or "knots") the scatter at Mpeak knots; default "roll"
+    quenching = "knots"              # (with "quenching") the fractions at mass knots; default "sigmoid"
 
 A component name maps to a factory of :mod:`shaminfer.galaxy_halo`
 (:data:`MODEL_COMPONENTS`); :func:`galaxy_model` composes them. ``["sham"]``
@@ -56,6 +58,9 @@ DEFAULT_MODEL = {"components": ["sham"], "disruption_proxy": ""}
 #: ``model.scatter``: the scatter of the "parametric" and "knots" kernels, the first the default
 #: (``galaxy_halo.SCATTER_KINDS``, kept here so that reading a configuration does not import JAX).
 SCATTER_KINDS = ("roll", "knots")
+#: ``model.quenching``: the parameterization of the "quenching" component, the first the default
+#: (``galaxy_halo.QUENCHING_KINDS``, kept here for the same reason).
+QUENCHING_KINDS = ("sigmoid", "knots")
 #: Per-subhalo properties of the ``synthetic`` and ``small_test`` catalogs (``catalogs.synthetic``).
 SYNTHETIC_PROPERTIES = ("host_logmpeak", "vmax_frac")
 
@@ -69,7 +74,8 @@ def check_model_table(model: Mapping) -> dict:
     """Normalize a validated ``[model]`` table; refuse unknown or repeated components and impossible models.
 
     Returns ``{"components": [...], "disruption_proxy": str}``, plus ``"scatter"`` when it is not the default
-    ``"roll"`` (so that the stored configurations of other models stay as they were). A model must have
+    ``"roll"`` and ``"quenching"`` when it is not the default ``"sigmoid"`` (so that the stored configurations of
+    other models stay as they were). A model must have
     exactly one stellar-mass kernel (``"sham"``, ``"parametric"`` or ``"knots"``) and at
     most one component of each other kind (:func:`shaminfer.galaxy_halo.compose`).
     """
@@ -98,8 +104,18 @@ def check_model_table(model: Mapping) -> dict:
     if scatter != SCATTER_KINDS[0] and kernels[0] == "sham":
         raise Refused(f"key 'model.scatter': {scatter!r} applies to the \"parametric\" and \"knots\" kernels; "
                       f"\"sham\" takes its scatter from SHAMNet's theta, found components = {comps}")
+    quench = str(model.get("quenching") or QUENCHING_KINDS[0])
+    if quench not in QUENCHING_KINDS:
+        raise Refused(f"key 'model.quenching': expected one of {list(QUENCHING_KINDS)}, found {quench!r}")
+    if quench != QUENCHING_KINDS[0] and "quenching" not in comps:
+        raise Refused(f"key 'model.quenching': {quench!r} applies to the \"quenching\" component, found "
+                      f"components = {comps}")
     out = {"components": comps, "disruption_proxy": proxy}
-    return out if scatter == SCATTER_KINDS[0] else dict(out, scatter=scatter)
+    if scatter != SCATTER_KINDS[0]:
+        out["scatter"] = scatter
+    if quench != QUENCHING_KINDS[0]:
+        out["quenching"] = quench
+    return out
 
 
 def is_sham(model: Mapping) -> bool:
@@ -122,7 +138,7 @@ def galaxy_model(model: Mapping, *, net=None):
         "sham": lambda: gh.sham(net=net),
         "parametric": lambda: gh.parametric(scatter=scatter),
         "knots": lambda: gh.knots(scatter=scatter),
-        "quenching": gh.quenching,
+        "quenching": lambda: gh.quenching(kind=model.get("quenching", QUENCHING_KINDS[0])),
         "disruption": lambda: gh.disruption(proxy=proxy) if proxy else gh.disruption(),
         "stellar_mass_offset": gh.stellar_mass_offset,
     }

@@ -122,12 +122,12 @@ def prior_from_config(prior_cfg: dict, *, net, blocks=None) -> ThetaPrior:
 
 
 def fit_model_table(cfg: FitConfig, data_config: dict) -> dict:
-    """The ``[model]`` table of a fit: the fit's own, else the data file's (its proxy and scatter replaced when
-    given)."""
+    """The ``[model]`` table of a fit: the fit's own, else the data file's (its proxy, scatter and quenching
+    replaced when given)."""
     if cfg.model.get("components"):
         return mc.check_model_table(cfg.model)
     base = dict(mc.DEFAULT_MODEL, **data_config.get("model", {}))
-    for key in ("disruption_proxy", "scatter"):
+    for key in ("disruption_proxy", "scatter", "quenching"):
         if cfg.model.get(key):
             base[key] = cfg.model[key]
     return mc.check_model_table(base)

@@ -66,6 +66,9 @@ KEY_COMMENTS = {
         "model.disruption_proxy": '(with "disruption") the per-subhalo catalog property it reads; "" = "vmax_frac"',
         "model.scatter": '(with "parametric" or "knots") "roll": Eq. 4 with its roll free; "knots": the scatter at '
                          'log10 Mpeak = 11, 12, 13, 14 (better conditioned in fits)',
+        "model.quenching": '(with "quenching") "sigmoid": sigmoids in Mpeak and host mass; "knots": the quenched '
+                           'fraction of centrals at log10 Mpeak = 11, 12, 13, 14 and the host quenching of '
+                           'satellites at host log10 Mpeak = 12, 13, 14 (better conditioned in fits)',
         "mock": "the mock data",
         "mock.theta_true": "theta of the mock. SHAM: log10 phi*, alpha, sigma_lo and sigma_hi [dex], inside "
                            "SHAMNet's domain (`shaminfer domain`); other models: any parameters by name, the rest "
@@ -91,6 +94,7 @@ KEY_COMMENTS = {
         "model.components": '[] = the data file\'s; or "sham" / "parametric" and any of "quenching", '
                             '"disruption", "stellar_mass_offset"',
         "model.scatter": '(with "parametric" or "knots") "roll" or "knots"; "" = the data file\'s',
+        "model.quenching": '(with "quenching") "sigmoid" or "knots"; "" = the data file\'s',
         "model.disruption_proxy": '(with "disruption") the catalog property it reads; "" = the data file\'s or '
                                   '"vmax_frac"',
         "prior": "prior on theta; SHAM's parameters must lie inside SHAMNet's domain (`shaminfer domain`)",

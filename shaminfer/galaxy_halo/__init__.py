@@ -8,7 +8,8 @@ and blue galaxies. ``compose(sham())`` is the paper's four-parameter model;
 ``compose(parametric(), quenching(), disruption(), stellar_mass_offset())``
 has 24 parameters; :func:`knots` is a stellar-mass kernel whose parameters are
 the median log10 M* at fixed Mpeak knots (better conditioned in fits than the
-App. C SMHM of :func:`parametric`).
+App. C SMHM of :func:`parametric`), and ``quenching(kind="knots")`` gives the
+quenched fractions at mass knots in the same way.
 
 This stage sits between :mod:`shaminfer.shamnet` and :mod:`shaminfer.stats`.
 """
@@ -18,6 +19,7 @@ from .components import (
     DISRUPTION_BLOCK,
     MASS_SCATTER_BLOCK,
     QUENCHING_BLOCK,
+    QUENCHING_KINDS,
     ROLES,
     SCATTER_KINDS,
     SHAM_BLOCK,
@@ -40,6 +42,7 @@ from .components import (
 )
 from .compose import GalaxyModel, as_model, bind_catalog, check_model_blocks_with, compose, subhalo_arrays
 from .knots import KNOT_SMHM_BLOCK, KNOTS, KnotSmhmParams, knot_smhm, knots
+from .quenching_knots import CEN_KNOTS, HOST_KNOTS, KNOT_QUENCHING_BLOCK, KnotQuenchingParams, knot_quenched_fraction
 from .scatter_knots import KNOT_SCATTER_BLOCK, SCATTER_KNOTS, KnotScatterParams, knot_scatter
 
 __all__ = [
@@ -52,4 +55,6 @@ __all__ = [
     "GalaxyModel", "as_model", "bind_catalog", "check_model_blocks_with", "compose", "subhalo_arrays",
     "KNOT_SMHM_BLOCK", "KNOTS", "KnotSmhmParams", "knot_smhm", "knots",
     "KNOT_SCATTER_BLOCK", "SCATTER_KNOTS", "KnotScatterParams", "knot_scatter",
+    "QUENCHING_KINDS", "CEN_KNOTS", "HOST_KNOTS", "KNOT_QUENCHING_BLOCK", "KnotQuenchingParams",
+    "knot_quenched_fraction",
 ]

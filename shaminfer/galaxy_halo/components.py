@@ -35,6 +35,7 @@ from ..ingredients.sigmoid import sigmoid
 from ..ingredients.smhm import three_roll_smhm
 from ..ingredients.theta import scatter_of
 from .blocks import ParamBlock, make_block
+from .quenching_knots import KNOT_QUENCHING_BLOCK, knot_quenched_fraction
 from .scatter_knots import KNOT_SCATTER_BLOCK, knot_scatter
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "SHAM_BLOCK", "SMHM_BLOCK", "MassScatterParams", "MASS_SCATTER_BLOCK", "QuenchingParams", "QUENCHING_BLOCK",
     "DisruptionParams", "DISRUPTION_BLOCK", "SmOffsetParams", "SM_OFFSET_BLOCK",
     "sham", "parametric", "quenching", "disruption", "stellar_mass_offset", "SCATTER_KINDS", "mass_scatter",
+    "QUENCHING_KINDS",
 ]
 
 #: Order in which components apply; a model has at most one component per role and exactly one "smhm".
@@ -261,8 +263,23 @@ QUENCHING_BLOCK = make_block(
 )
 
 
-def quenching() -> Component:
-    """P(quenched | Mpeak, central/satellite, host mass): 7 parameters; gives red and blue samples."""
+#: ``quenching(kind=...)``: sigmoids (the default) or fractions at mass knots (:mod:`.quenching_knots`).
+QUENCHING_KINDS = ("sigmoid", "knots")
+
+
+def quenching(kind: str = "sigmoid") -> Component:
+    """P(quenched | Mpeak, central/satellite, host mass): 7 parameters; gives red and blue samples.
+
+    ``kind="sigmoid"``: :class:`QuenchingParams`; ``kind="knots"``: the fractions at mass knots
+    (:class:`~.quenching_knots.KnotQuenchingParams`, linear in the parameters)."""
+    if kind == "knots":
+        def apply(theta, sub, pop):
+            q = KNOT_QUENCHING_BLOCK.take(theta)
+            return pop._replace(quenched=knot_quenched_fraction(q, sub.logmpeak, sub.host_logmpeak, sub.is_central))
+
+        return Component("quenching", "quenching", (KNOT_QUENCHING_BLOCK,), ("host_index",), apply)
+    if kind != "sigmoid":
+        raise ValueError(f"quenching: expected one of {list(QUENCHING_KINDS)}, found {kind!r}")
 
     def apply(theta, sub, pop):
         q = QUENCHING_BLOCK.take(theta)

@@ -84,6 +84,32 @@ def test_the_scatter_at_knots_is_a_model_option(tmp_path):
     assert fit_model_table(fit, {"model": {"components": ["parametric"]}})["scatter"] == "knots"
 
 
+def test_the_quenched_fractions_at_knots_are_a_model_option(tmp_path):
+    from shaminfer.galaxy_halo import KNOT_QUENCHING_BLOCK, QUENCHING_KINDS, knots
+
+    assert mc.QUENCHING_KINDS == QUENCHING_KINDS
+    table = {"components": ["knots", "quenching"], "scatter": "knots", "quenching": "knots"}
+    cfg = parse_mock_config({"model": table, "mock": {"theta_true": {"fq_cen_m120": 0.3}}}, base_dir=tmp_path)
+    assert cfg.model == dict(table, disruption_proxy="")
+    assert cfg.theta_true == compose(knots(scatter="knots"), quenching(kind="knots")).defaults(fq_cen_m120=0.3)
+    assert [b.name for b in mc.galaxy_model(cfg.model).blocks][-1] == KNOT_QUENCHING_BLOCK.name
+    # "sigmoid" is the default and is not stored
+    sig = parse_mock_config({"model": dict(table, quenching="sigmoid")}, base_dir=tmp_path)
+    assert "quenching" not in sig.model and "fq_cen_x0" in sig.theta_true._fields
+    # a fit may change the quenching of the data file's model
+    from shaminfer.app.pipeline import fit_model_table
+
+    fit = parse_fit_config({"data": "m.npz", "model": {"quenching": "knots"}}, base_dir=tmp_path)
+    assert fit_model_table(fit, {"model": {"components": ["parametric", "quenching"]}})["quenching"] == "knots"
+    # refused: an unknown kind, knots without the quenching component, a value outside the block's bounds
+    with pytest.raises(ConfigError, match=r"model.quenching.*'sigmoid', 'knots'.*'spline'"):
+        parse_mock_config({"model": dict(table, quenching="spline")}, base_dir=tmp_path)
+    with pytest.raises(ConfigError, match=r"model.quenching.*\"quenching\" component"):
+        parse_mock_config({"model": {"components": ["knots"], "quenching": "knots"}}, base_dir=tmp_path)
+    with pytest.raises(ConfigError, match=r"fq_cen_m130.*1.5"):
+        parse_mock_config({"model": table, "mock": {"theta_true": {"fq_cen_m130": 1.5}}}, base_dir=tmp_path)
+
+
 def test_sham_configs_are_unchanged(tmp_path):
     """No [model] (or components = ["sham"]) is SHAM as before: ShamParams, and the same stored configuration."""
     plain = parse_mock_config({"mock": {"theta_true": THETA}}, base_dir=tmp_path)
