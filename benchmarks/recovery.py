@@ -24,8 +24,8 @@ Run::
 The last line reads ``recovery rhat_max=<r> ess_bulk_min=<e> truth_in_95=<k>/4 divergences=<d> seconds=<s>``.
 
 ``--model composed`` (issue 23): the 20-parameter likelihood of ``benchmarks/gradients_pay.py`` (the knot SMHM
-with the scatter at Mpeak knots, sigmoid quenching (``--quenching sigmoid`` there), and a shear bias ``m`` on
-Delta Sigma; SMF of all, red and blue
+with the scatter at Mpeak knots, sigmoid quenching (``--quenching knots``: the quenched fractions at mass knots,
+the default of gradients_pay), and a shear bias ``m`` on Delta Sigma; SMF of all, red and blue
 galaxies, w_p and Delta Sigma of >= 10.5 red, >= 10.5 blue and >= 11; noiseless mock from the exact engine at
 the blocks' defaults and ``m = 0``; diagonal errors of 5% with the SMFs' Poisson errors in quadrature,
 ``gradients_pay.data_errors``), fitted through the package's own path
@@ -62,6 +62,8 @@ def main(argv=None) -> int:
     p.add_argument("--model", choices=("sham", "composed"), default="sham")
     p.add_argument("--box-size", type=float, default=40.0, help="(--model composed) synthetic universe [Mpc/h]")
     p.add_argument("--num-warmup", type=int, default=500, help="(--model composed) warm-up steps per chain")
+    p.add_argument("--quenching", choices=("sigmoid", "knots"), default="sigmoid",
+                   help="(--model composed) quenching parameterization: sigmoids (default) or fractions at mass knots")
     args = p.parse_args(argv)
     if args.model == "composed":
         return main_composed(args)
@@ -113,7 +115,7 @@ def main_composed(args) -> int:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from gradients_pay import SHEAR_PRIOR, data_errors, setup_catalog
 
-    catalog, config, model = setup_catalog(args.box_size)
+    catalog, config, model = setup_catalog(args.box_size, quenching_kind=args.quenching)
     t0 = time.perf_counter()
     truth = model.defaults()
     pred = make_predictor(catalog, config, model=model)(truth)
