@@ -23,6 +23,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 
 from .blocks import make_block
+from .scatter_knots import interp_knots
 
 __all__ = ["CEN_KNOTS", "HOST_KNOTS", "KnotQuenchingParams", "KNOT_QUENCHING_BLOCK", "knot_quenched_fraction"]
 
@@ -60,7 +61,6 @@ KNOT_QUENCHING_BLOCK = make_block(
 
 def knot_quenched_fraction(params: KnotQuenchingParams, logmpeak, host_logmpeak, is_central):
     """P(quenched) of each subhalo (pure JAX; see the module docstring); ``is_central`` is 1 or 0."""
-    f_cen = jnp.interp(jnp.asarray(logmpeak), jnp.asarray(CEN_KNOTS), jnp.stack([jnp.asarray(v) for v in params[:4]]))
-    boost = jnp.interp(jnp.asarray(host_logmpeak), jnp.asarray(HOST_KNOTS),
-                       jnp.stack([jnp.asarray(v) for v in params[4:]]))
+    f_cen = interp_knots(CEN_KNOTS, params[:4], logmpeak)
+    boost = interp_knots(HOST_KNOTS, params[4:], host_logmpeak)
     return f_cen + (1.0 - f_cen) * boost * (1.0 - jnp.asarray(is_central))

@@ -48,8 +48,12 @@ KNOT_SCATTER_BLOCK = make_block(
 )
 
 
+def interp_knots(knots, values, x):
+    """Linear interpolation of ``values`` at ``knots`` to ``x``, constant beyond the end knots (pure JAX, linear
+    in ``values``, a sequence of scalars such as a parameter block's fields)."""
+    return jnp.interp(jnp.asarray(x), jnp.asarray(knots), jnp.stack([jnp.asarray(v) for v in values]))
+
+
 def knot_scatter(params: KnotScatterParams, logmpeak):
     """Scatter [dex] at ``logmpeak`` [log10 Msun/h] (pure JAX; see the module docstring)."""
-    k = jnp.asarray(SCATTER_KNOTS)
-    y = jnp.stack([jnp.asarray(v) for v in params])
-    return jnp.interp(jnp.asarray(logmpeak), k, y)
+    return interp_knots(SCATTER_KNOTS, params, logmpeak)

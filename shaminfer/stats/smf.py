@@ -30,8 +30,12 @@ def smf_from_weights(weights, edges, volume):
     array (nsmf,)
         phi [dex^-1 (Mpc/h)^-3].
     """
-    width = np.diff(np.asarray(edges, dtype=np.float64))
-    return jnp.sum(weights, axis=-1) / (jnp.asarray(width) * float(volume))
+    return jnp.sum(weights, axis=-1) / _bin_volumes(edges, volume)
+
+
+def _bin_volumes(edges, volume):
+    """``dlog10M* x V`` of each bin [dex (Mpc/h)^3]: a count per bin over it is phi."""
+    return jnp.asarray(np.diff(np.asarray(edges, dtype=np.float64)) * float(volume))
 
 
 def smf_poisson_sd(smf, edges, volume):
@@ -56,8 +60,8 @@ def smf_poisson_sd(smf, edges, volume):
     array (..., nsmf)
         Standard deviation of phi [dex^-1 (Mpc/h)^-3].
     """
-    width = np.diff(np.asarray(edges, dtype=np.float64))
+    bins = _bin_volumes(edges, volume)
     smf = jnp.asarray(smf)
-    if smf.shape[-1] != width.size:
-        raise ValueError(f"smf_poisson_sd: smf has {smf.shape[-1]} bins on its last axis, edges give {width.size}")
-    return jnp.sqrt(jnp.abs(smf) / (jnp.asarray(width) * float(volume)))
+    if smf.shape[-1] != bins.size:
+        raise ValueError(f"smf_poisson_sd: smf has {smf.shape[-1]} bins on its last axis, edges give {bins.size}")
+    return jnp.sqrt(jnp.abs(smf) / bins)

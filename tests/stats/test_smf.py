@@ -2,11 +2,10 @@
 Monte Carlo counts."""
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from jax.test_util import check_grads
 
 from shaminfer.ingredients import triweight_cdf
-import pytest
-
 from shaminfer.stats import smf_bin_weights, smf_from_weights, smf_poisson_sd
 
 
