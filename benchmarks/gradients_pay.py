@@ -17,7 +17,11 @@ One likelihood, one engine, one machine, one run; only the number of free parame
   errors of ``--frac-err`` (5%) of each datum and, for the SMFs, the Poisson error of the box's galaxy counts in
   quadrature (:func:`data_errors`);
 * prior: uniform on each free parameter's default prior range (the blocks' ``prior``; ``m`` in (-0.05, 0.05));
-  both samplers work in the unit coordinates u in (-1, 1)^d of those ranges;
+  both samplers move in unconstrained coordinates z of the unit coordinates u in (-1, 1)^d of those ranges, by
+  default ``u = 2 Phi(z) - 1`` (``--coords probit``, ``--emcee-coords probit``), under which the uniform prior is
+  a standard normal in z: where the data leave a parameter free up to a bound, its density in z has a Gaussian
+  tail, where NumPyro's ``u = 2 sigmoid(z) - 1`` (``logit``) gives an exponential one (emcee may also move in u
+  itself, ``--emcee-coords box``); the same posterior in other coordinates;
 * d = 4, 10, 20: the first d parameters of :data:`ORDERS` are free, the others fixed at theta_true;
 * start: both samplers start as the package's fits do, from the Laplace start
   (:func:`shaminfer.inference.initialization.laplace_init`: per-chain L-BFGS from uniform draws over the prior,
@@ -27,17 +31,20 @@ One likelihood, one engine, one machine, one run; only the number of free parame
   small ball; NUTS then takes the Laplace metric at theta_true).
 
 Samplers, each timed by wall clock with compilation, warm-up and burn-in included, and each run until the
-largest R-hat over the free parameters is <= 1.01 (or ``--max-minutes``):
+largest R-hat over the free parameters is <= 1.01 and the smallest bulk ESS is >= ``--min-ess`` (1000), or
+``--max-minutes``. The ESS floor compares runs of like precision: with R-hat alone NUTS may stop after its first
+round at a few hundred ESS, when the start and compilation still dominate its time, while emcee's ensemble
+reaches R-hat <= 1.01 only at several thousand:
 
 * NUTS (NumPyro, ``--chains`` chains vectorized; dense metric ``--nuts-metric``, default ``pooled``: ``--warmup``
   steps and 100 draws per chain with the Laplace covariance, then the covariance of those draws pooled over the
   chains, held fixed, with ``--warmup`` / 2 steps re-adapting the step size (``laplace``: the Laplace covariance
   held fixed; ``adapt``: NumPyro's windowed adaptation from it), see ``hmc_vs_mcmc.run_nuts``; then ``--samples``
-  draws, extended by ``--samples`` until R-hat <= 1.01); one likelihood evaluation = one value + gradient (a
+  draws, extended by ``--samples`` until the stopping rule holds); one likelihood evaluation = one value + gradient (a
   leapfrog step or an optimizer step), counted over the start, warm-up and sampling;
 * emcee (2 d + 2 walkers, likelihood vectorized over walkers; ``--emcee-moves``: differential evolution, 80%
-  ``DEMove`` and 20% ``DESnookerMove`` (default), or the stretch move; chunks of ``--chunk`` steps until
-  R-hat <= 1.01 over the walkers, treated as chains, on the second half of the run, which is kept); one
+  ``DEMove`` and 20% ``DESnookerMove`` (default), or the stretch move; chunks of ``--chunk`` steps until the
+  stopping rule holds over the walkers, treated as chains, on the second half of the run, which is kept); one
   likelihood evaluation = one value (the Laplace start's value + gradient calls are added).
 
 ESS is the smallest bulk ESS over the free parameters (ArviZ). ``q_d`` = ESS/s(NUTS) / ESS/s(emcee).
@@ -78,7 +85,8 @@ from shaminfer import configure_jax  # noqa: E402
 configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from hmc_vs_mcmc import _log, batched_box_log_prob, laplace_walkers, run_emcee, run_nuts  # noqa: E402
+from hmc_vs_mcmc import (COORDS, _log, batched_box_log_prob, batched_unit_log_prob, from_unit,  # noqa: E402
+                         laplace_walkers, run_emcee, run_nuts, to_unit, unit_log_density, unit_model, unit_site)
 
 #: Free parameters in order, per scatter parameterization (``--scatter``): d = 4 frees the first four, d = 10 the
 #: first ten, d = 20 all of them. The two orders free the same SMHM and quenching parameters at each d.
@@ -196,7 +204,7 @@ def make_loglike(model, tab, truth, data, err, ranges, dim):
         r = (_flat(tab(theta), vals["m"]) - data) / err
         return -0.5 * jnp.sum(r * r)
 
-    return loglike, to_theta
+    return jax.jit(loglike), to_theta  # jitted: an eager call (a sampler's init) compiles once, not per operation
 
 
 def unit_truth(model, truth, ranges, dim):
@@ -207,37 +215,26 @@ def unit_truth(model, truth, ranges, dim):
     return 2.0 * (np.array([dict(truth._asdict(), m=0.0)[f] for f in free]) - lo) / (hi - lo) - 1.0
 
 
-def laplace_metric_at(loglike, u):
-    """Inverse of the negative Hessian of the log posterior at the unit point ``u`` in NumPyro's unconstrained
-    coordinates of Uniform(-1, 1) (``u = 2 sigmoid(z) - 1``), eigenvalues floored at 0.1: a dense NUTS metric."""
-    def log_density(z):
-        v = 2.0 * jax.nn.sigmoid(z) - 1.0
-        return loglike(v) + jnp.sum(jnp.log(0.5 * (1.0 - v * v)))
-
-    u = np.asarray(u, dtype=np.float64)
-    w, v = np.linalg.eigh(-np.asarray(jax.jit(jax.hessian(log_density))(jnp.asarray(np.log1p(u) - np.log1p(-u)))))
+def laplace_metric_at(loglike, u, coords="logit"):
+    """Inverse of the negative Hessian of the log posterior at the unit point ``u`` in the unconstrained
+    coordinates ``coords`` (``hmc_vs_mcmc.COORDS``), eigenvalues floored at 0.1: a dense NUTS metric."""
+    hess = jax.jit(jax.hessian(unit_log_density(loglike, coords)))
+    w, v = np.linalg.eigh(-np.asarray(hess(jnp.asarray(from_unit(u, coords)))))
     return (v / np.maximum(w, 0.1)) @ v.T
 
 
-def probe_geometry(model, tab, truth, data, err, ranges, dim, seed=0):
+def probe_geometry(model, tab, truth, data, err, ranges, dim, seed=0, coords="logit"):
     """Leapfrog steps per NUTS draw with the Laplace metric at theta_true held fixed: one chain, the step size
     adapted over 60 steps, then 40 draws. A near-Gaussian posterior needs few steps (about 7-31 at d = 20)."""
-    import numpyro
-    import numpyro.distributions as dist
     from numpyro.infer import MCMC, NUTS
 
     loglike, _ = make_loglike(model, tab, truth, data, err, ranges, dim)
     u0 = unit_truth(model, truth, ranges, dim)
-    z0 = jnp.asarray(np.log1p(u0) - np.log1p(-u0))
-    metric = laplace_metric_at(loglike, u0)
-
-    def npmodel():
-        u = numpyro.sample("u", dist.Uniform(-1.0, 1.0).expand([dim]).to_event(1))
-        numpyro.factor("loglike", loglike(u))
-
-    mcmc = MCMC(NUTS(npmodel, dense_mass=True, inverse_mass_matrix=jnp.asarray(metric), adapt_mass_matrix=False),
-                num_warmup=60, num_samples=40, num_chains=1, progress_bar=False)
-    mcmc.run(jax.random.PRNGKey(seed), init_params={"u": z0}, extra_fields=("num_steps",))
+    metric = laplace_metric_at(loglike, u0, coords)
+    mcmc = MCMC(NUTS(unit_model(loglike, dim, coords), dense_mass=True, inverse_mass_matrix=jnp.asarray(metric),
+                     adapt_mass_matrix=False), num_warmup=60, num_samples=40, num_chains=1, progress_bar=False)
+    mcmc.run(jax.random.PRNGKey(seed), init_params={unit_site(coords): jnp.asarray(from_unit(u0, coords))},
+             extra_fields=("num_steps",))
     steps = np.asarray(mcmc.get_extra_fields()["num_steps"])
     return dict(d=dim, steps_median=float(np.median(steps)), steps_p90=float(np.percentile(steps, 90)),
                 step_size=float(mcmc.last_state.adapt_state.step_size))
@@ -260,25 +257,35 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
     laplace = args.nuts_start == "laplace"
     t0 = time.perf_counter()
     # from the ball: the Laplace metric at its centre, theta_true (a Hessian costs about 2 d gradients, counted)
-    metric = None if laplace else laplace_metric_at(loglike, u_true)
+    metric = None if laplace else laplace_metric_at(loglike, u_true, args.coords)
     t_metric = time.perf_counter() - t0
     nuts = run_nuts(loglike, to_theta, chains=args.chains, warmup=args.warmup, samples=args.samples,
                     seed=args.seed, max_seconds=60.0 * args.max_minutes, dense_mass=True,
                     chain_method="vectorized", dim=dim, init_u=None if laplace else ball(args.chains),
-                    laplace=laplace, metric=args.nuts_metric, init_metric=metric, init_grads=0 if laplace else 2 * dim)
+                    laplace=laplace, metric=args.nuts_metric, init_metric=metric, init_grads=0 if laplace else 2 * dim,
+                    coords=args.coords, min_ess=args.min_ess)
     nuts["seconds"] += t_metric
     if args.nuts_only:
         return dict(d=dim, grad_ms=1e3 * t_grad, nuts=nuts)
     walkers = 2 * dim + 2
+    # emcee moves in u (the prior's box) or in the unconstrained coordinates --emcee-coords
+    ecoords = "logit" if args.emcee_coords == "box" else args.emcee_coords
     if args.emcee_start == "laplace":
-        p0, start_s, start_calls = laplace_walkers(loglike, dim, walkers, seed=args.seed, chains=args.chains)
+        p0, start_s, start_calls = laplace_walkers(loglike, dim, walkers, seed=args.seed, chains=args.chains,
+                                                   coords=ecoords)
         _log(f"emcee (d={dim}): Laplace start, {start_calls} gradients, {start_s:.1f} s")
     else:
-        p0, start_s, start_calls = ball(walkers), 0.0, 0
-    em = run_emcee(batched_box_log_prob(loglike), walkers=walkers, chunk=args.chunk, seed=args.seed,
-                   max_seconds=60.0 * args.max_minutes, vectorize=True, to_theta=jax.jit(to_theta),
+        p0, start_s, start_calls = from_unit(ball(walkers), ecoords), 0.0, 0
+    if args.emcee_coords == "box":
+        log_prob, emcee_theta = batched_box_log_prob(loglike), jax.jit(to_theta)
+        p0 = np.asarray(to_unit(p0, ecoords))
+    else:
+        log_prob = batched_unit_log_prob(loglike, ecoords)
+        emcee_theta = jax.jit(lambda z: to_theta(to_unit(z, ecoords)))
+    em = run_emcee(log_prob, walkers=walkers, chunk=args.chunk, seed=args.seed,
+                   max_seconds=60.0 * args.max_minutes, vectorize=True, to_theta=emcee_theta,
                    name=f"emcee (d={dim}, {walkers} walkers)", dim=dim, p0=p0, start_seconds=start_s,
-                   start_calls=start_calls, moves=args.emcee_moves)
+                   start_calls=start_calls, moves=args.emcee_moves, min_ess=args.min_ess)
     row = dict(d=dim, grad_ms=1e3 * t_grad,
                nuts=dict(seconds=nuts["seconds"], rhat=nuts["rhat"], ess=nuts["ess"], evals=nuts["grad_evals"],
                          draws=nuts["draws"], converged=nuts["converged"]),
@@ -298,7 +305,7 @@ def plot(rows, path, title):
     import matplotlib.pyplot as plt
 
     d = [r["d"] for r in rows]
-    fig, ax = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.7))
     for key, label, style in (("nuts", "NUTS (value + gradient)", "o-"), ("emcee", "emcee (value)", "s--")):
         ax[0].semilogy(d, [r[key]["ess"] / r[key]["seconds"] for r in rows], style, label=label)
         ax[1].semilogy(d, [r[key]["ess"] / r[key]["evals"] for r in rows], style, label=label)
@@ -343,10 +350,17 @@ def main(argv=None):
     ap.add_argument("--nuts-metric", choices=("pooled", "laplace", "adapt"), default="pooled",
                     help="NUTS's dense metric after the Laplace start (hmc_vs_mcmc.run_nuts): pooled (default), "
                          "laplace (fixed) or adapt (NumPyro's windows)")
+    ap.add_argument("--coords", choices=COORDS, default="probit",
+                    help="NUTS's unconstrained coordinates of each prior range: probit (default; u = 2 Phi(z) - 1, "
+                         "the uniform prior becomes a standard normal) or logit (NumPyro's transform)")
+    ap.add_argument("--emcee-coords", choices=("box",) + COORDS, default="probit",
+                    help="emcee's coordinates: unconstrained ones as --coords (default: probit) or the prior's box")
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--chunk", type=int, default=1000, help="emcee steps between convergence checks")
     ap.add_argument("--max-minutes", type=float, default=15.0, help="wall-time bound of each sampler run")
+    ap.add_argument("--min-ess", type=float, default=1000.0,
+                    help="each sampler runs until R-hat <= 1.01 and its smallest bulk ESS >= this (default 1000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--figure", default="figures/gradients_pay.png")
     ap.add_argument("--json", default="", help="also write the per-d figures here")
@@ -358,7 +372,7 @@ def main(argv=None):
                                                  poisson=args.smf_errors == "poisson", quenching_kind=args.quenching)
     if args.probe:
         for d in args.dims:
-            r = probe_geometry(model, tab, truth, data, err, ranges, d, args.seed)
+            r = probe_geometry(model, tab, truth, data, err, ranges, d, args.seed, args.coords)
             print(f"gradients_pay_probe scatter={args.scatter} smf_errors={args.smf_errors} d={d} "
                   f"steps_median={r['steps_median']:.0f} steps_p90={r['steps_p90']:.0f} step_size={r['step_size']:.3f}")
         return None
@@ -371,8 +385,9 @@ def main(argv=None):
         return rows
     if args.figure:
         moves = "differential evolution" if args.emcee_moves == "de" else "stretch move"
-        plot(rows, Path(args.figure), f"knot SMHM + knot scatter + {args.quenching} quenching + shear bias; emcee: "
-                                      f"{moves}; tabulated engine, same likelihood")
+        plot(rows, Path(args.figure), f"knot SMHM + knot scatter + {args.quenching} quenching + shear bias, tabulated "
+                                      f"engine\nemcee: {moves}; coordinates: NUTS {args.coords}, emcee "
+                                      f"{args.emcee_coords}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     for r in rows:

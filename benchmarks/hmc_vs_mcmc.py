@@ -96,46 +96,106 @@ def diagnostics(theta_draws):
     return rhat, ess
 
 
-def unit_model(loglike_u, dim):
-    """The NumPyro model both samplers' targets share: ``u ~ Uniform(-1, 1)^dim`` and the factor ``loglike_u(u)``."""
+#: The samplers' unconstrained coordinates z of u in (-1, 1) (:func:`to_unit`): ``"logit"``, u = 2 sigmoid(z) - 1
+#: (NumPyro's transform of a Uniform site), or ``"probit"``, u = 2 Phi(z) - 1, under which the uniform prior is a
+#: standard normal in z: where the likelihood is flat towards a bound the density in z has a Gaussian tail, not the
+#: logit's exponential one.
+COORDS = ("logit", "probit")
+
+
+def _check_coords(coords):
+    if coords not in COORDS:
+        raise ValueError(f"coords: expected one of {COORDS}, found {coords!r}")
+
+
+def to_unit(z, coords="logit"):
+    """u in (-1, 1) of the unconstrained z (see :data:`COORDS`)."""
+    from jax.scipy.special import ndtr
+
+    _check_coords(coords)
+    return 2.0 * (jax.nn.sigmoid(z) if coords == "logit" else ndtr(z)) - 1.0
+
+
+def from_unit(u, coords="logit"):
+    """Inverse of :func:`to_unit` (NumPy)."""
+    from scipy.special import ndtri
+
+    _check_coords(coords)
+    u = np.asarray(u, dtype=np.float64)
+    return np.log1p(u) - np.log1p(-u) if coords == "logit" else ndtri(0.5 * (u + 1.0))
+
+
+def unit_log_density(loglike_u, coords="logit"):
+    """Log posterior density in z: ``loglike_u(to_unit(z))`` plus the uniform prior's density in z."""
+    _check_coords(coords)
+
+    def log_density(z):
+        u = to_unit(z, coords)
+        prior = jnp.sum(jnp.log(0.5 * (1.0 - u * u))) if coords == "logit" else -0.5 * jnp.sum(z * z)
+        return loglike_u(u) + prior
+
+    return log_density
+
+
+def unit_site(coords="logit"):
+    """Name of :func:`unit_model`'s sample site in ``coords`` (its draws are ``"u"`` in both)."""
+    _check_coords(coords)
+    return "u" if coords == "logit" else "z"
+
+
+def unit_model(loglike_u, dim, coords="logit"):
+    """The NumPyro model both samplers' targets share: ``u ~ Uniform(-1, 1)^dim`` and the factor ``loglike_u(u)``.
+
+    ``coords="probit"``: the site is ``z ~ Normal(0, 1)^dim`` and ``u = 2 Phi(z) - 1`` a deterministic site, the
+    same posterior of u in other unconstrained coordinates (:data:`COORDS`)."""
     import numpyro
     import numpyro.distributions as dist
 
+    _check_coords(coords)
+
     def model():
-        u = numpyro.sample("u", dist.Uniform(-1.0, 1.0).expand([dim]).to_event(1))
+        if coords == "logit":
+            u = numpyro.sample("u", dist.Uniform(-1.0, 1.0).expand([dim]).to_event(1))
+        else:
+            z = numpyro.sample("z", dist.Normal(0.0, 1.0).expand([dim]).to_event(1))
+            u = numpyro.deterministic("u", to_unit(z, coords))
         numpyro.factor("loglike", loglike_u(u))
 
     return model
 
 
-def laplace_walkers(loglike_u, dim, walkers, *, seed, chains=4):
+def laplace_walkers(loglike_u, dim, walkers, *, seed, chains=4, coords="logit"):
     """emcee's walkers from the package's Laplace start, as NUTS's chains start.
 
     :func:`shaminfer.inference.initialization.laplace_init` with ``chains`` L-BFGS runs from uniform draws (the same
     key as :func:`run_nuts`'s), then ``walkers`` draws from the Laplace approximation ``N(best mode, S)`` in
-    NumPyro's unconstrained coordinates (``u = 2 sigmoid(z) - 1``), or the modes plus the fallback jitter where the
-    Hessian is not positive definite. Returns the walkers (walkers, dim) in u, the seconds and the value + gradient
-    calls spent."""
+    the unconstrained coordinates ``coords`` (:data:`COORDS`), or the modes plus the fallback jitter where the
+    Hessian is not positive definite. Returns the walkers (walkers, dim) in z (the unconstrained coordinates), the
+    seconds and the value + gradient calls spent."""
     from shaminfer.inference.initialization import FALLBACK_JITTER, laplace_init
 
     t0 = time.perf_counter()
-    start = laplace_init(unit_model(loglike_u, dim), jax.random.PRNGKey(seed + 1), chains, overdispersion=0.0,
+    start = laplace_init(unit_model(loglike_u, dim, coords), jax.random.PRNGKey(seed + 1), chains, overdispersion=0.0,
                          log=_log)
-    modes = np.stack([np.asarray(p["u"], dtype=np.float64) for p in start.positions])  # overdispersion 0: the modes
+    site = unit_site(coords)
+    modes = np.stack([np.asarray(p[site], dtype=np.float64) for p in start.positions])  # overdispersion 0: the modes
     rng = np.random.default_rng(seed + 3)
     eps = rng.standard_normal((walkers, dim))
     if start.inverse_mass_matrix is None:
         z = modes[np.arange(walkers) % chains] + FALLBACK_JITTER * eps
     else:
         z = modes[int(np.argmin(start.modes_potential))] + eps @ np.linalg.cholesky(start.inverse_mass_matrix).T
-    return 2.0 / (1.0 + np.exp(-z)) - 1.0, time.perf_counter() - t0, start.gradient_calls
+    return z, time.perf_counter() - t0, start.gradient_calls
 
 
 def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds, dense_mass, chain_method, dim=4,
-             init_u=None, laplace=False, metric="adapt", pool=100, init_metric=None, init_grads=0):
-    """NumPyro NUTS on ``u`` in (-1, 1)^dim, extended by ``samples`` until R-hat <= 1.01 or ``max_seconds``.
+             init_u=None, laplace=False, metric="adapt", pool=100, init_metric=None, init_grads=0, coords="logit",
+             min_ess=0):
+    """NumPyro NUTS on ``u`` in (-1, 1)^dim, extended by ``samples`` until R-hat <= 1.01 and the smallest bulk
+    ESS >= ``min_ess``, or ``max_seconds``.
 
     ``init_u`` (chains, dim): starting points (default: NumPyro's uniform draws in the unconstrained space).
+    ``coords``: the unconstrained coordinates NUTS moves in (:data:`COORDS`; ``init_metric`` is in them).
     ``laplace``: start instead from the package's Laplace start (:func:`shaminfer.inference.initialization.
     laplace_init`: per-chain L-BFGS modes from uniform draws, overdispersed by the Laplace covariance), whose time
     and gradient calls are counted; or from ``init_u`` with ``init_metric``, an inverse mass matrix in the
@@ -152,7 +212,8 @@ def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds,
     """
     from numpyro.infer import MCMC, NUTS
 
-    model = unit_model(loglike_u, dim)
+    model = unit_model(loglike_u, dim, coords)
+    site = unit_site(coords)
 
     def phase(imm, adapt, n_warmup, n_samples, key, init):
         kernel = NUTS(model, target_accept_prob=0.8, dense_mass=dense_mass,
@@ -169,20 +230,20 @@ def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds,
         from shaminfer.inference.initialization import laplace_init
 
         start = laplace_init(model, jax.random.PRNGKey(seed + 1), chains, log=_log)
-        init = {"u": jnp.stack([p["u"] for p in start.positions])}
+        init = {site: jnp.stack([p[site] for p in start.positions])}
         imm, grad_evals = start.inverse_mass_matrix, start.gradient_calls
         _log(f"NUTS (d={dim}): Laplace start, {grad_evals} gradients, {time.perf_counter() - t0:.1f} s")
-    elif init_u is not None:  # Uniform(-1, 1) is sampled as u = 2 sigmoid(z) - 1
-        p = 0.5 * (np.asarray(init_u, dtype=np.float64) + 1.0)
-        init = {"u": jnp.asarray(np.log(p) - np.log1p(-p))}
+    elif init_u is not None:
+        init = {site: jnp.asarray(from_unit(init_u, coords))}
     if imm is None:
         metric = "adapt"
     if metric == "pooled":
         pre, n = phase(imm, False, warmup, pool, jax.random.PRNGKey(seed + 2), init)
         pre.run(pre.post_warmup_state.rng_key, extra_fields=("num_steps",))
         grad_evals += n + int(np.sum(pre.get_extra_fields()["num_steps"]))
-        u = np.asarray(pre.get_samples(group_by_chain=True)["u"]).reshape(-1, dim)
-        z = np.log1p(u) - np.log1p(-u)  # the unconstrained coordinates NUTS moves in
+        z = np.asarray(pre.get_samples(group_by_chain=True)[site]).reshape(-1, dim)
+        if coords == "logit":  # the site is u; NUTS moves in its unconstrained coordinates
+            z = from_unit(z, coords)
         imm, init = np.cov(z.T), pre.last_state.z
         _log(f"NUTS (d={dim}): metric from {z.shape[0]} pooled draws, {grad_evals} gradients, "
              f"{time.perf_counter() - t0:.1f} s")
@@ -200,7 +261,7 @@ def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds,
         elapsed = time.perf_counter() - t0
         _log(f"NUTS (d={dim}): {u.shape[0]} chains x {u.shape[1]} draws, R-hat {rhat:.4f}, min bulk ESS {ess:.0f}, "
              f"{grad_evals} gradients, {elapsed:.1f} s")
-        if rhat <= 1.01 or elapsed > max_seconds:
+        if (rhat <= 1.01 and ess >= min_ess) or elapsed > max_seconds:
             break
         mcmc.post_warmup_state = mcmc.last_state
         key = mcmc.post_warmup_state.rng_key
@@ -269,9 +330,17 @@ def batched_box_log_prob(loglike):
     return log_prob
 
 
+def batched_unit_log_prob(loglike, coords):
+    """emcee's vectorized ``log_prob(z (W, d)) -> (W,)`` in the unconstrained coordinates ``coords``
+    (:func:`unit_log_density`, jitted and vmapped over walkers)."""
+    lp_batch = jax.jit(jax.vmap(unit_log_density(loglike, coords)))
+    return lambda z: np.asarray(lp_batch(jnp.asarray(np.atleast_2d(z))))
+
+
 def run_emcee(log_prob, *, walkers, chunk, seed, max_seconds, vectorize, to_theta, name, min_chunks=1, dim=4,
-              p0=None, start_seconds=0.0, start_calls=0, moves="stretch"):
-    """emcee in chunks until R-hat <= 1.01 on the second half (walkers as chains) or ``max_seconds``.
+              p0=None, start_seconds=0.0, start_calls=0, moves="stretch", min_ess=0):
+    """emcee in chunks until R-hat <= 1.01 and the smallest bulk ESS >= ``min_ess`` on the second half (walkers as
+    chains), or ``max_seconds``.
 
     ``p0`` (walkers, dim): starting points (default: uniform in (-0.9, 0.9)^dim); ``start_seconds`` and
     ``start_calls``: what finding them cost (e.g. :func:`laplace_walkers`), added to the run's. ``moves``:
@@ -301,7 +370,7 @@ def run_emcee(log_prob, *, walkers, chunk, seed, max_seconds, vectorize, to_thet
         _log(f"{name}: {chain.shape[0]} steps x {walkers} walkers ({calls} calls), R-hat {rhat:.4f}, "
              f"min bulk ESS {ess:.0f} (second half), acceptance {np.mean(sampler.acceptance_fraction):.2f}, "
              f"{elapsed:.1f} s")
-        if (rhat <= 1.01 and nchunk >= min_chunks) or elapsed > max_seconds:
+        if (rhat <= 1.01 and ess >= min_ess and nchunk >= min_chunks) or elapsed > max_seconds:
             break
     return dict(seconds=elapsed, rhat=rhat, ess=ess, calls=calls, converged=rhat <= 1.01)
 
