@@ -30,18 +30,25 @@ One likelihood, one engine, one machine, one run; only the number of free parame
   (``--emcee-start ball`` / ``--nuts-start ball``: theta_true plus a jitter of 1% of each prior range, the usual
   small ball; NUTS then takes the Laplace metric at theta_true).
 
-Samplers, each timed by wall clock with compilation, warm-up and burn-in included, and each run until the
-largest R-hat over the free parameters is <= 1.01 and the smallest bulk ESS is >= ``--min-ess`` (1000), or
-``--max-minutes``. The ESS floor compares runs of like precision: with R-hat alone NUTS may stop after its first
-round at a few hundred ESS, when the start and compilation still dominate its time, while emcee's ensemble
-reaches R-hat <= 1.01 only at several thousand:
+Samplers, each timed by wall clock with compilation, warm-up and burn-in included (JAX's compilation caches are
+cleared before each, so that emcee, which runs second, does not reuse the likelihood's compilations from NUTS's
+start), and each run until the largest R-hat over the free parameters is <= 1.01 and the smallest bulk ESS is >=
+``--min-ess`` (1000), or ``--max-minutes``. The ESS floor compares runs of like precision: with R-hat alone NUTS
+may stop after its first round at a few hundred ESS, when the start and compilation still dominate its time,
+while emcee's ensemble reaches R-hat <= 1.01 only at several thousand:
 
-* NUTS (NumPyro, ``--chains`` chains vectorized; dense metric ``--nuts-metric``, default ``pooled``: ``--warmup``
-  steps and 100 draws per chain with the Laplace covariance, then the covariance of those draws pooled over the
-  chains, held fixed, with ``--warmup`` / 2 steps re-adapting the step size (``laplace``: the Laplace covariance
-  held fixed; ``adapt``: NumPyro's windowed adaptation from it), see ``hmc_vs_mcmc.run_nuts``; then ``--samples``
-  draws, extended by ``--samples`` until the stopping rule holds); one likelihood evaluation = one value + gradient (a
-  leapfrog step or an optimizer step), counted over the start, warm-up and sampling;
+* NUTS (``--chains`` chains vectorized, dense metric): by default BlackJAX NUTS compiled once per d
+  (``--nuts-driver rounds``, :func:`nuts_rounds.run_nuts_rounds`): ``--warmup`` steps adapting the step sizes with
+  the Laplace covariance as the metric, 100 draws per chain whose covariance pooled over the chains becomes the
+  metric, then rounds of 100 kept draws, the metric re-estimated from all draws since the warm-up whenever the kept
+  draws have doubled, 50 steps re-adapting the step sizes after each change of metric. The metric and step sizes
+  are traced arguments of one jitted function, so no change costs a compilation. ``--nuts-driver numpyro``:
+  NumPyro's MCMC with ``--nuts-metric`` (``pooled``: ``--warmup`` steps and 100 draws per chain with the Laplace
+  covariance, then the draws' covariance pooled over the chains, held fixed, with ``--warmup`` / 2 steps
+  re-adapting the step size; ``laplace``: the Laplace covariance held fixed; ``adapt``: NumPyro's windowed
+  adaptation from it, see ``hmc_vs_mcmc.run_nuts``), ``--samples`` draws extended by ``--samples`` until the
+  stopping rule holds; each new metric costs NumPyro two compilations. One likelihood evaluation = one value +
+  gradient (a leapfrog step or an optimizer step), counted over the start, warm-up and sampling;
 * emcee (2 d + 2 walkers, likelihood vectorized over walkers; ``--emcee-moves``: differential evolution, 80%
   ``DEMove`` and 20% ``DESnookerMove`` (default), or the stretch move; chunks of ``--chunk`` steps until the
   stopping rule holds over the walkers, treated as chains, on the second half of the run, which is kept); one
@@ -58,7 +65,8 @@ Run (emcee comes with the ``bench`` extra: ``.venv/bin/pip install -e ".[bench]"
 Last line: ``gradients_pay q4=<> q10=<> q20=<> ess_per_grad20=<> n_params_max=20 engine=tabulated``
 (``ess_per_grad20``: NUTS's bulk ESS per value + gradient evaluation at d = 20).
 
-``--nuts-only`` runs only NUTS (``--max-minutes 0``: one round of ``--samples`` draws, no extension) and prints
+``--nuts-only`` runs only NUTS (``--max-minutes 0``: one round of draws, 100 per chain or with ``--nuts-driver
+numpyro`` ``--samples``, no extension) and prints
 ``gradients_pay_nuts d=<> ess=<> rhat=<> grads=<> seconds=<> ess_per_s=<>`` per d.
 
 ``--probe`` measures only the posterior's geometry: NUTS's leapfrog steps per draw with the Laplace metric at
@@ -85,6 +93,7 @@ from shaminfer import configure_jax  # noqa: E402
 configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from nuts_rounds import run_nuts_rounds  # noqa: E402
 from hmc_vs_mcmc import (COORDS, _log, batched_box_log_prob, batched_unit_log_prob, from_unit,  # noqa: E402
                          laplace_walkers, run_emcee, run_nuts, to_unit, unit_log_density, unit_model, unit_site)
 
@@ -255,21 +264,28 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
         return np.clip(u_true + 0.02 * rng.standard_normal((n, dim)), -0.99, 0.99)
 
     laplace = args.nuts_start == "laplace"
+    jax.clear_caches()  # each sampler pays its own compilations (see the module docstring)
     t0 = time.perf_counter()
     # from the ball: the Laplace metric at its centre, theta_true (a Hessian costs about 2 d gradients, counted)
     metric = None if laplace else laplace_metric_at(loglike, u_true, args.coords)
     t_metric = time.perf_counter() - t0
-    nuts = run_nuts(loglike, to_theta, chains=args.chains, warmup=args.warmup, samples=args.samples,
-                    seed=args.seed, max_seconds=60.0 * args.max_minutes, dense_mass=True,
-                    chain_method="vectorized", dim=dim, init_u=None if laplace else ball(args.chains),
-                    laplace=laplace, metric=args.nuts_metric, init_metric=metric, init_grads=0 if laplace else 2 * dim,
-                    coords=args.coords, min_ess=args.min_ess)
+    if args.nuts_driver == "rounds":
+        nuts = run_nuts_rounds(loglike, to_theta, dim=dim, chains=args.chains, seed=args.seed,
+                               max_seconds=60.0 * args.max_minutes, coords=args.coords, warmup=args.warmup,
+                               min_ess=args.min_ess, target_accept=args.target_accept)
+    else:
+        nuts = run_nuts(loglike, to_theta, chains=args.chains, warmup=args.warmup, samples=args.samples,
+                        seed=args.seed, max_seconds=60.0 * args.max_minutes, dense_mass=True,
+                        chain_method="vectorized", dim=dim, init_u=None if laplace else ball(args.chains),
+                        laplace=laplace, metric=args.nuts_metric, init_metric=metric,
+                        init_grads=0 if laplace else 2 * dim, coords=args.coords, min_ess=args.min_ess)
     nuts["seconds"] += t_metric
     if args.nuts_only:
         return dict(d=dim, grad_ms=1e3 * t_grad, nuts=nuts)
     walkers = 2 * dim + 2
     # emcee moves in u (the prior's box) or in the unconstrained coordinates --emcee-coords
     ecoords = "logit" if args.emcee_coords == "box" else args.emcee_coords
+    jax.clear_caches()
     if args.emcee_start == "laplace":
         p0, start_s, start_calls = laplace_walkers(loglike, dim, walkers, seed=args.seed, chains=args.chains,
                                                    coords=ecoords)
@@ -339,8 +355,14 @@ def main(argv=None):
                     help="only measure NUTS's leapfrog steps per draw with a fixed Laplace metric (the geometry)")
     ap.add_argument("--dims", type=int, nargs="+", default=list(DIMS))
     ap.add_argument("--chains", type=int, default=4)
+    ap.add_argument("--nuts-driver", choices=("rounds", "numpyro"), default="rounds",
+                    help="rounds (default): BlackJAX NUTS compiled once per d, the metric re-estimated as the draws "
+                         "double (nuts_rounds.py); numpyro: NumPyro's MCMC with --nuts-metric, --nuts-start, --samples")
+    ap.add_argument("--target-accept", type=float, default=0.8,
+                    help="NUTS's target acceptance for the step-size adaptation (--nuts-driver rounds; default 0.8)")
     ap.add_argument("--nuts-start", choices=("laplace", "ball"), default="laplace",
-                    help="NUTS's start: the package's Laplace start (default) or emcee's small ball around theta_true")
+                    help="NUTS's start (--nuts-driver numpyro): the package's Laplace start (default) or emcee's "
+                         "small ball around theta_true")
     ap.add_argument("--emcee-start", choices=("laplace", "ball"), default="laplace",
                     help="emcee's walkers: draws from the package's Laplace start (default) or a small ball around "
                          "theta_true")
@@ -365,6 +387,12 @@ def main(argv=None):
     ap.add_argument("--figure", default="figures/gradients_pay.png")
     ap.add_argument("--json", default="", help="also write the per-d figures here")
     args = ap.parse_args(argv)
+    if args.nuts_driver == "rounds" and (args.nuts_start != "laplace" or args.nuts_metric != "pooled"):
+        ap.error("--nuts-start and --nuts-metric choose among the NumPyro driver's set-ups: add --nuts-driver numpyro")
+    if args.nuts_driver == "numpyro" and args.target_accept != 0.8:
+        ap.error("--target-accept: the NumPyro driver keeps NumPyro's 0.8; add --nuts-driver rounds")
+    if not 0.0 < args.target_accept < 1.0:
+        ap.error(f"--target-accept: expected a value in (0, 1), found {args.target_accept}")
     n_max = len(ORDERS[args.scatter])
     if any(d < 1 or d > n_max for d in args.dims):
         ap.error(f"--dims: expected values in 1..{n_max}, found {args.dims}")
