@@ -27,8 +27,8 @@ One likelihood, one engine, one machine, one run; only the number of free parame
   (:func:`shaminfer.inference.initialization.laplace_init`: per-chain L-BFGS from uniform draws over the prior,
   then draws from the Laplace approximation: overdispersed by 2 for NUTS's chains, not overdispersed for
   emcee's walkers, :func:`hmc_vs_mcmc.laplace_walkers`), whose time and gradient calls each sampler pays
-  (``--emcee-start ball`` / ``--nuts-start ball``: theta_true plus a jitter of 1% of each prior range, the usual
-  small ball; NUTS then takes the Laplace metric at theta_true).
+  (``--emcee-start ball`` / ``--nuts-start ball`` with ``--nuts-driver numpyro``: theta_true plus a jitter of 1%
+  of each prior range, the usual small ball; NUTS then takes the Laplace metric at theta_true).
 
 Samplers, each timed by wall clock with compilation, warm-up and burn-in included (JAX's compilation caches are
 cleared before each, so that emcee, which runs second, does not reuse the likelihood's compilations from NUTS's
