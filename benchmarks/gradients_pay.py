@@ -41,8 +41,11 @@ while emcee's ensemble reaches R-hat <= 1.01 only at several thousand:
   (``--nuts-driver rounds``, :func:`nuts_rounds.run_nuts_rounds`): ``--warmup`` steps adapting the step sizes with
   the Laplace covariance as the metric, 100 draws per chain whose covariance pooled over the chains becomes the
   metric, then rounds of 100 kept draws, the metric re-estimated from all draws since the warm-up whenever the kept
-  draws have doubled, 50 steps re-adapting the step sizes after each change of metric. The metric and step sizes
-  are traced arguments of one jitted function, so no change costs a compilation. ``--nuts-driver numpyro``:
+  draws have doubled, 50 steps re-adapting the step sizes after each change of metric; with each metric a
+  sinh-arcsinh map per coordinate, fitted to the same draws, under which NUTS moves (``--marginal sas``, the
+  default; ``none``: no map), which takes out the skewness and kurtosis of the loosely bounded parameters'
+  marginals. The metric, map and step sizes are traced arguments of one jitted function, so no change costs a
+  compilation. ``--nuts-driver numpyro``:
   NumPyro's MCMC with ``--nuts-metric`` (``pooled``: ``--warmup`` steps and 100 draws per chain with the Laplace
   covariance, then the draws' covariance pooled over the chains, held fixed, with ``--warmup`` / 2 steps
   re-adapting the step size; ``laplace``: the Laplace covariance held fixed; ``adapt``: NumPyro's windowed
@@ -93,7 +96,7 @@ from shaminfer import configure_jax  # noqa: E402
 configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from nuts_rounds import run_nuts_rounds  # noqa: E402
+from nuts_rounds import MARGINALS, run_nuts_rounds  # noqa: E402
 from hmc_vs_mcmc import (COORDS, _log, batched_box_log_prob, batched_unit_log_prob, from_unit,  # noqa: E402
                          laplace_walkers, run_emcee, run_nuts, to_unit, unit_log_density, unit_model, unit_site)
 
@@ -272,7 +275,7 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
     if args.nuts_driver == "rounds":
         nuts = run_nuts_rounds(loglike, to_theta, dim=dim, chains=args.chains, seed=args.seed,
                                max_seconds=60.0 * args.max_minutes, coords=args.coords, warmup=args.warmup,
-                               min_ess=args.min_ess, target_accept=args.target_accept)
+                               min_ess=args.min_ess, target_accept=args.target_accept, marginal=args.marginal)
     else:
         nuts = run_nuts(loglike, to_theta, chains=args.chains, warmup=args.warmup, samples=args.samples,
                         seed=args.seed, max_seconds=60.0 * args.max_minutes, dense_mass=True,
@@ -358,6 +361,9 @@ def main(argv=None):
     ap.add_argument("--nuts-driver", choices=("rounds", "numpyro"), default="rounds",
                     help="rounds (default): BlackJAX NUTS compiled once per d, the metric re-estimated as the draws "
                          "double (nuts_rounds.py); numpyro: NumPyro's MCMC with --nuts-metric, --nuts-start, --samples")
+    ap.add_argument("--marginal", choices=MARGINALS, default=None,
+                    help="NUTS's per-coordinate map (--nuts-driver rounds): sas (default), a sinh-arcsinh map fitted "
+                         "to the draws with the metric, or none")
     ap.add_argument("--target-accept", type=float, default=0.8,
                     help="NUTS's target acceptance for the step-size adaptation (--nuts-driver rounds; default 0.8)")
     ap.add_argument("--nuts-start", choices=("laplace", "ball"), default="laplace",
@@ -389,8 +395,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.nuts_driver == "rounds" and (args.nuts_start != "laplace" or args.nuts_metric != "pooled"):
         ap.error("--nuts-start and --nuts-metric choose among the NumPyro driver's set-ups: add --nuts-driver numpyro")
-    if args.nuts_driver == "numpyro" and args.target_accept != 0.8:
-        ap.error("--target-accept: the NumPyro driver keeps NumPyro's 0.8; add --nuts-driver rounds")
+    if args.nuts_driver == "numpyro" and (args.target_accept != 0.8 or args.marginal is not None):
+        ap.error("--target-accept and --marginal belong to the rounds driver: add --nuts-driver rounds")
+    args.marginal = args.marginal or "sas"
     if not 0.0 < args.target_accept < 1.0:
         ap.error(f"--target-accept: expected a value in (0, 1), found {args.target_accept}")
     n_max = len(ORDERS[args.scatter])
