@@ -44,9 +44,8 @@ while emcee's ensemble reaches R-hat <= 1.01 only at several thousand:
   draws have doubled, 50 steps re-adapting the step sizes after each change of metric; with each metric a
   sinh-arcsinh map per coordinate, fitted to the same draws, under which NUTS moves (``--marginal sas``, the
   default; ``none``: no map), which takes out the skewness and kurtosis of the loosely bounded parameters'
-  marginals. The metric, map and step sizes are traced arguments of one jitted function, so no change costs a
-  compilation. ``--nuts-driver numpyro``:
-  NumPyro's MCMC with ``--nuts-metric`` (``pooled``: ``--warmup`` steps and 100 draws per chain with the Laplace
+  marginals. The metric, map and step sizes are traced arguments of the jitted steps, so no change costs a
+  compilation. ``--nuts-driver numpyro``: NumPyro's MCMC with ``--nuts-metric`` (``pooled``: ``--warmup`` steps and 100 draws per chain with the Laplace
   covariance, then the draws' covariance pooled over the chains, held fixed, with ``--warmup`` / 2 steps
   re-adapting the step size; ``laplace``: the Laplace covariance held fixed; ``adapt``: NumPyro's windowed
   adaptation from it, see ``hmc_vs_mcmc.run_nuts``), ``--samples`` draws extended by ``--samples`` until the
@@ -397,7 +396,7 @@ def main(argv=None):
         ap.error("--nuts-start and --nuts-metric choose among the NumPyro driver's set-ups: add --nuts-driver numpyro")
     if args.nuts_driver == "numpyro" and (args.target_accept != 0.8 or args.marginal is not None):
         ap.error("--target-accept and --marginal belong to the rounds driver: add --nuts-driver rounds")
-    args.marginal = args.marginal or "sas"
+    args.marginal = args.marginal or ("sas" if args.nuts_driver == "rounds" else "none")
     if not 0.0 < args.target_accept < 1.0:
         ap.error(f"--target-accept: expected a value in (0, 1), found {args.target_accept}")
     n_max = len(ORDERS[args.scatter])
