@@ -51,6 +51,12 @@ while emcee's ensemble reaches R-hat <= 1.01 only at several thousand:
   adaptation from it, see ``hmc_vs_mcmc.run_nuts``), ``--samples`` draws extended by ``--samples`` until the
   stopping rule holds; each new metric costs NumPyro two compilations. One likelihood evaluation = one value +
   gradient (a leapfrog step or an optimizer step), counted over the start, warm-up and sampling;
+* ``--nuts-driver chees``, not NUTS: jittered HMC with ``--ensemble`` (32) chains in lockstep
+  (:func:`chees_rounds.run_chees_rounds`), the step size adapted over the chains (ChEES-HMC's dual averaging) and
+  the trajectory length ``--trajectory`` (pi, in the metric's whitened coordinates, jittered uniformly below it; 0:
+  adapted by the ChEES criterion), the same dense metric, map and refresh as the rounds driver; every chain takes
+  the same number of leapfrog steps, so one batched value + gradient advances all chains and none waits for a
+  deeper tree. One likelihood evaluation = one chain's value + gradient;
 * emcee (2 d + 2 walkers, likelihood vectorized over walkers; ``--emcee-moves``: differential evolution, 80%
   ``DEMove`` and 20% ``DESnookerMove`` (default), or the stretch move; chunks of ``--chunk`` steps until the
   stopping rule holds over the walkers, treated as chains, on the second half of the run, which is kept); one
@@ -95,6 +101,7 @@ from shaminfer import configure_jax  # noqa: E402
 configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from chees_rounds import run_chees_rounds  # noqa: E402
 from nuts_rounds import MARGINALS, run_nuts_rounds  # noqa: E402
 from hmc_vs_mcmc import (COORDS, _log, batched_box_log_prob, batched_unit_log_prob, from_unit,  # noqa: E402
                          laplace_walkers, run_emcee, run_nuts, to_unit, unit_log_density, unit_model, unit_site)
@@ -271,7 +278,12 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
     # from the ball: the Laplace metric at its centre, theta_true (a Hessian costs about 2 d gradients, counted)
     metric = None if laplace else laplace_metric_at(loglike, u_true, args.coords)
     t_metric = time.perf_counter() - t0
-    if args.nuts_driver == "rounds":
+    if args.nuts_driver == "chees":
+        nuts = run_chees_rounds(loglike, to_theta, dim=dim, chains=args.ensemble, seed=args.seed,
+                                max_seconds=60.0 * args.max_minutes, coords=args.coords, start_chains=args.chains,
+                                min_ess=args.min_ess, marginal=args.marginal, adapt_t=args.trajectory == 0.0,
+                                t_len=args.trajectory or 1.0)
+    elif args.nuts_driver == "rounds":
         nuts = run_nuts_rounds(loglike, to_theta, dim=dim, chains=args.chains, seed=args.seed,
                                max_seconds=60.0 * args.max_minutes, coords=args.coords, warmup=args.warmup,
                                min_ess=args.min_ess, target_accept=args.target_accept, marginal=args.marginal)
@@ -316,7 +328,7 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
     return row
 
 
-def plot(rows, path, title):
+def plot(rows, path, title, hmc="NUTS"):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -324,7 +336,7 @@ def plot(rows, path, title):
 
     d = [r["d"] for r in rows]
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.7))
-    for key, label, style in (("nuts", "NUTS (value + gradient)", "o-"), ("emcee", "emcee (value)", "s--")):
+    for key, label, style in (("nuts", f"{hmc} (value + gradient)", "o-"), ("emcee", "emcee (value)", "s--")):
         ax[0].semilogy(d, [r[key]["ess"] / r[key]["seconds"] for r in rows], style, label=label)
         ax[1].semilogy(d, [r[key]["ess"] / r[key]["evals"] for r in rows], style, label=label)
     ax[0].set(xlabel="free parameters d", ylabel="min bulk ESS / s", xticks=d)
@@ -357,12 +369,19 @@ def main(argv=None):
                     help="only measure NUTS's leapfrog steps per draw with a fixed Laplace metric (the geometry)")
     ap.add_argument("--dims", type=int, nargs="+", default=list(DIMS))
     ap.add_argument("--chains", type=int, default=4)
-    ap.add_argument("--nuts-driver", choices=("rounds", "numpyro"), default="rounds",
+    ap.add_argument("--nuts-driver", choices=("rounds", "numpyro", "chees"), default="rounds",
                     help="rounds (default): BlackJAX NUTS compiled once per d, the metric re-estimated as the draws "
-                         "double (nuts_rounds.py); numpyro: NumPyro's MCMC with --nuts-metric, --nuts-start, --samples")
+                         "double (nuts_rounds.py); numpyro: NumPyro's MCMC with --nuts-metric, --nuts-start, "
+                         "--samples; chees: not NUTS but jittered HMC with --ensemble chains in lockstep "
+                         "(chees_rounds.py)")
+    ap.add_argument("--ensemble", type=int, default=32,
+                    help="chains of --nuts-driver chees (default 32; its Laplace start runs --chains L-BFGS)")
+    ap.add_argument("--trajectory", type=float, default=float(np.pi),
+                    help="--nuts-driver chees: trajectory length in the metric's whitened coordinates, jittered "
+                         "uniformly below it (default pi); 0: adapted by the ChEES criterion")
     ap.add_argument("--marginal", choices=MARGINALS, default=None,
-                    help="NUTS's per-coordinate map (--nuts-driver rounds): sas (default), a sinh-arcsinh map fitted "
-                         "to the draws with the metric, or none")
+                    help="the per-coordinate map (--nuts-driver rounds or chees): sas (default), a sinh-arcsinh map "
+                         "fitted to the draws with the metric, or none")
     ap.add_argument("--target-accept", type=float, default=0.8,
                     help="NUTS's target acceptance for the step-size adaptation (--nuts-driver rounds; default 0.8)")
     ap.add_argument("--nuts-start", choices=("laplace", "ball"), default="laplace",
@@ -392,11 +411,17 @@ def main(argv=None):
     ap.add_argument("--figure", default="figures/gradients_pay.png")
     ap.add_argument("--json", default="", help="also write the per-d figures here")
     args = ap.parse_args(argv)
-    if args.nuts_driver == "rounds" and (args.nuts_start != "laplace" or args.nuts_metric != "pooled"):
+    if args.nuts_driver != "numpyro" and (args.nuts_start != "laplace" or args.nuts_metric != "pooled"):
         ap.error("--nuts-start and --nuts-metric choose among the NumPyro driver's set-ups: add --nuts-driver numpyro")
     if args.nuts_driver == "numpyro" and (args.target_accept != 0.8 or args.marginal is not None):
         ap.error("--target-accept and --marginal belong to the rounds driver: add --nuts-driver rounds")
-    args.marginal = args.marginal or ("sas" if args.nuts_driver == "rounds" else "none")
+    if args.nuts_driver == "chees" and args.target_accept != 0.8:
+        ap.error("--target-accept belongs to the rounds driver (chees targets a harmonic mean of 0.651)")
+    args.marginal = args.marginal or ("none" if args.nuts_driver == "numpyro" else "sas")
+    if args.trajectory < 0.0:
+        ap.error(f"--trajectory: expected a length >= 0 (0: adapted), found {args.trajectory}")
+    if args.ensemble < 2:
+        ap.error(f"--ensemble: expected at least 2 chains, found {args.ensemble}")
     if not 0.0 < args.target_accept < 1.0:
         ap.error(f"--target-accept: expected a value in (0, 1), found {args.target_accept}")
     n_max = len(ORDERS[args.scatter])
@@ -419,9 +444,10 @@ def main(argv=None):
         return rows
     if args.figure:
         moves = "differential evolution" if args.emcee_moves == "de" else "stretch move"
+        hmc = "NUTS" if args.nuts_driver != "chees" else f"jittered HMC, {args.ensemble} chains"
         plot(rows, Path(args.figure), f"knot SMHM + knot scatter + {args.quenching} quenching + shear bias, tabulated "
-                                      f"engine\nemcee: {moves}; coordinates: NUTS {args.coords}, emcee "
-                                      f"{args.emcee_coords}")
+                                      f"engine\nemcee: {moves}; coordinates: {hmc} {args.coords}, emcee "
+                                      f"{args.emcee_coords}", hmc)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     for r in rows:

@@ -11,7 +11,7 @@ coordinates ``coords`` (z):
    per chain, from which the metric (and the map) is estimated;
 3. rounds of ``chunk`` kept draws per chain until the largest R-hat is <= 1.01 and the smallest bulk ESS >=
    ``min_ess`` (or ``max_seconds``). Before a round, whenever the kept draws per chain have reached twice the
-   number behind the metric, the metric is re-estimated from all draws since step 2 (``refresh``); after every
+   number behind the metric, the metric is re-estimated from all draws since step 2; after every
    change of metric ``rewarm`` steps re-adapt the step sizes (counted, not kept).
 
 ``marginal="sas"``: NUTS moves in x, with ``z_i = a_i + b_i sinh((asinh(x_i) + e_i) / c_i)`` per coordinate (the
@@ -45,11 +45,6 @@ SAS_FIT_DRAWS = 4000
 def _strong(tree):
     """The arrays of ``tree`` without JAX's weak types, so that every call of the jitted step hits one cache entry."""
     return jax.tree_util.tree_map(lambda a: jnp.asarray(a).astype(jnp.asarray(a).dtype), tree)
-
-
-def sas_identity(dim):
-    """Map parameters (4, dim) rows ``a, log b, e, log c`` of the identity map."""
-    return np.zeros((4, dim))
 
 
 def sas_to_z(x, p):
@@ -90,6 +85,20 @@ def sas_fit(draws):
         res = minimize(nll, q0, method="Nelder-Mead", options=dict(maxiter=4000, xatol=1e-6, fatol=1e-6))
         out[:, i] = res.x if np.all(np.isfinite(res.x)) and np.isfinite(res.fun) and res.fun <= nll(q0) else q0
     return out
+
+
+def check_round(kept, z, coords, to_theta, t0, name, grad_evals, divergences, min_ess, max_seconds):
+    """Append the round ``z`` (chains, n, dim) to ``kept``; the kept draws in z and in u, their largest R-hat and
+    smallest bulk ESS over theta, the seconds since ``t0`` and whether to stop (R-hat <= 1.01 and ESS >= ``min_ess``,
+    or past ``max_seconds``); logged."""
+    kept.append(z)
+    zk = np.concatenate(kept, axis=1)
+    u = np.asarray(to_unit(jnp.asarray(zk), coords))
+    rhat, ess = diagnostics(np.asarray(to_theta(u)))
+    elapsed = time.perf_counter() - t0
+    _log(f"{name}: {zk.shape[0]} chains x {zk.shape[1]} draws, R-hat {rhat:.4f}, min bulk ESS {ess:.0f}, "
+         f"{grad_evals} gradients, {divergences} divergences, {elapsed:.1f} s")
+    return zk, u, rhat, ess, elapsed, (rhat <= 1.01 and ess >= min_ess) or elapsed > max_seconds
 
 
 def _nuts_functions(log_density_z, target_accept):
@@ -135,7 +144,7 @@ def _nuts_functions(log_density_z, target_accept):
 
 
 def run_nuts_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, coords="probit", warmup=100, pool=100,
-                    rewarm=50, chunk=100, block=50, min_ess=0.0, refresh=True, step_size=0.5,
+                    rewarm=50, chunk=100, block=50, min_ess=0.0, step_size=0.5,
                     target_accept=0.8, marginal="none"):
     """BlackJAX NUTS on ``u`` in (-1, 1)^dim by the scheme of the module docstring.
 
@@ -158,7 +167,7 @@ def run_nuts_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, coor
     # the Laplace covariance, or the identity where the Hessian at the best mode was not positive definite
     metric = jnp.asarray(np.eye(dim) if start.inverse_mass_matrix is None else start.inverse_mass_matrix,
                          dtype=jnp.float64)
-    tp = sas_identity(dim)
+    tp = np.zeros((4, dim))  # the identity map
     states = init(*_strong((jnp.asarray(z0), jnp.asarray(tp))))
     grad_evals = int(start.gradient_calls) + chains
     _log(f"NUTS rounds (d={dim}): Laplace start, {grad_evals} gradients, {time.perf_counter() - t0:.1f} s")
@@ -190,12 +199,12 @@ def run_nuts_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, coor
         states, _, z, divergent = steps(states, eps, n_draws, False)
         return states, z, divergent
 
-    def new_metric(states, seen):
-        """The metric (and map) from the draws ``seen`` (chains, n, dim) in z; the chains' states moved to the new
+    def new_metric(states, draws):
+        """The metric (and map) from the ``draws`` (chains, n, dim) in z; the chains' states moved to the new
         x of their positions."""
         nonlocal metric, tp, grad_evals
         z_now = np.asarray(jax.vmap(sas_to_z, in_axes=(0, None))(states.position, jnp.asarray(tp)))
-        flat = seen.reshape(-1, dim)
+        flat = draws.reshape(-1, dim)
         if marginal == "sas":
             tp = sas_fit(flat)
         metric = jnp.asarray(np.cov(sas_to_x(flat, tp).T))
@@ -204,7 +213,6 @@ def run_nuts_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, coor
 
     states, eps = readapt(states, jnp.full(chains, step_size), warmup)
     states, pooled, _ = sample(states, eps, pool)
-    seen = [pooled]  # post-warm-up draws behind the next metric
     states = new_metric(states, pooled)
     n_metric, n_metrics = pooled.shape[1], 2
     states, eps = readapt(states, eps, rewarm)
@@ -213,24 +221,18 @@ def run_nuts_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, coor
     kept, divergences = [], 0
     while True:
         n_kept = sum(k.shape[1] for k in kept)
-        if refresh and n_kept >= 2 * n_metric:
-            allz = np.concatenate(seen, axis=1)
+        if n_kept >= 2 * n_metric:
+            allz = np.concatenate([pooled] + kept, axis=1)  # every draw since the warm-up
             states = new_metric(states, allz)
             n_metric, n_metrics = allz.shape[1], n_metrics + 1
             states, eps = readapt(states, eps, rewarm)
             _log(f"NUTS rounds (d={dim}): metric from {allz.shape[0] * allz.shape[1]} draws, step sizes "
                  f"{np.round(np.asarray(eps), 3).tolist()}")
         states, z, div = sample(states, eps, chunk)
-        kept.append(z)
-        seen.append(z)
         divergences += div
-        zk = np.concatenate(kept, axis=1)
-        u = np.asarray(to_unit(jnp.asarray(zk), coords))
-        rhat, ess = diagnostics(np.asarray(to_theta(u)))
-        elapsed = time.perf_counter() - t0
-        _log(f"NUTS rounds (d={dim}): {zk.shape[0]} chains x {zk.shape[1]} draws, R-hat {rhat:.4f}, min bulk ESS "
-             f"{ess:.0f}, {grad_evals} gradients, {divergences} divergences, {elapsed:.1f} s")
-        if (rhat <= 1.01 and ess >= min_ess) or elapsed > max_seconds:
+        zk, u, rhat, ess, elapsed, done = check_round(kept, z, coords, to_theta, t0, f"NUTS rounds (d={dim})",
+                                                      grad_evals, divergences, min_ess, max_seconds)
+        if done:
             break
     return dict(seconds=elapsed, rhat=rhat, ess=ess, draws=zk.shape[0] * zk.shape[1], grad_evals=grad_evals,
                 divergences=divergences, metrics=n_metrics, converged=rhat <= 1.01, u=u,

@@ -1,0 +1,239 @@
+"""An ensemble HMC driver for the benchmarks: many chains that move in lockstep, ChEES-HMC (Hoffman, Radul &
+Sountsov 2021) with the dense metric and the per-coordinate map of :mod:`nuts_rounds`.
+
+NUTS's chains, vectorized, wait for the deepest tree among them, so a batch of chains costs the longest
+trajectory; an evaluation of the tabulated engine, which reads its tables once for any number of parameter points,
+costs much less per point in a large batch. Here every chain takes the same number of leapfrog steps per
+iteration, ``ceil(h T / eps)``, the jitter ``h`` in (0, 1) from a Halton sequence shared by all chains, so one
+batched value + gradient advances all chains and none waits.
+
+Scheme (:func:`run_chees_rounds`), on the log density of :func:`hmc_vs_mcmc.unit_log_density` in the unconstrained
+coordinates ``coords`` (z):
+
+1. the package's Laplace start (:func:`shaminfer.inference.initialization.laplace_init`, ``start_chains`` L-BFGS
+   runs from uniform draws), the chains drawn from the Laplace approximation N(best mode, S) (as emcee's
+   walkers, :func:`hmc_vs_mcmc.laplace_walkers`), S the first metric; its time and gradient calls are counted;
+2. ``warmup`` iterations adapting the step size ``eps`` (dual averaging of the harmonic mean of the chains'
+   acceptance probabilities, target ``target_accept``), all chains sharing it; the second half of them gives the
+   metric (and map, :func:`nuts_rounds.sas_fit`), then ``rewarm`` iterations re-adapt ``eps`` (dual averaging
+   shrunk towards the current ``eps``). The trajectory length ``T`` is ``t_len`` in the metric's whitened
+   coordinates (pi by default: on a standard normal, positions a uniformly jittered time below pi apart are
+   uncorrelated on average), or with ``adapt_t`` it is adapted too, by Adam on the gradient of the ChEES criterion;
+3. rounds of ``chunk`` kept iterations until the largest R-hat over the chains is <= 1.01 and the smallest bulk
+   ESS >= ``min_ess`` (or ``max_seconds``); whenever the kept draws have reached twice the number behind the
+   metric, the metric and map are re-estimated from every kept draw and ``rewarm`` iterations re-adapt ``eps``.
+
+Between changes of metric, map, ``eps`` and ``T`` every iteration of a chain is an HMC kernel (a trajectory of
+``ceil(h_k T / eps)`` steps, ``h_k`` a fixed sequence) that leaves the posterior invariant. One
+likelihood evaluation is one value + gradient of one chain (a leapfrog step, an optimizer step or an initial
+state); a leapfrog step of all chains is one batched call. One function is compiled per target and phase length.
+"""
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hmc_vs_mcmc import _log, unit_log_density, unit_model, unit_site
+from nuts_rounds import MARGINALS, _strong, check_round, sas_fit, sas_log_jacobian, sas_to_x, sas_to_z
+
+#: ChEES-HMC's acceptance target for the harmonic mean over chains (Hoffman et al. 2021).
+TARGET_ACCEPT = 0.651
+#: Adam's learning rate for log T, and the largest change of log T per iteration.
+T_LEARNING_RATE, T_CLIP = 0.025, 0.35
+#: Most leapfrog steps in one trajectory.
+MAX_LEAPFROG = 256
+#: An energy error above this is a divergence.
+DIVERGENCE = 1000.0
+
+
+class Adapt(NamedTuple):
+    """Adaptation state: the dual averaging of log eps, log T with Adam's moments and its running average, the
+    iteration count behind the averages, and the Halton index."""
+    da: tuple
+    log_t: jnp.ndarray
+    adam_m: jnp.ndarray
+    adam_v: jnp.ndarray
+    log_t_avg: jnp.ndarray
+    n: jnp.ndarray
+    halton: jnp.ndarray
+
+
+def _halton(i):
+    """The (i + 1)-th element of the base-2 Halton sequence, in (0, 1)."""
+    bits = 2 ** jnp.arange(20, dtype=jnp.int64)
+    return jnp.sum(jnp.mod((i + 1) // bits, 2) * (0.5 / bits))
+
+
+def _functions(log_density_z, target_accept, adapt_t=True):
+    """Jitted ``advance(key, x, value, grad, adapt, chol, eps, t_len, tp, adapting, n)``: ``n`` (static) iterations
+    of all chains (x: (chains, d)); with ``adapting`` (traced) each iteration moves with the adaptation's current
+    eps and T and updates them, else with ``eps`` and ``t_len``. Returns the new (x, value, grad, adapt) and per
+    iteration the positions in z, the leapfrog steps and the divergences. And ``init(x, tp)``: value and gradient."""
+    import blackjax.optimizers.dual_averaging as dual_averaging
+
+    _, da_update, _ = dual_averaging.dual_averaging()
+
+    def log_density_x(x, tp):
+        return log_density_z(sas_to_z(x, tp)) + sas_log_jacobian(x, tp)
+
+    vg = jax.vmap(jax.value_and_grad(log_density_x), in_axes=(0, None))
+
+    @jax.jit
+    def init(x, tp):
+        return vg(x, tp)
+
+    @partial(jax.jit, static_argnums=10)
+    def advance(key, x, value, grad, ad, chol, eps_fixed, t_fixed, tp, adapting, n):
+        def leapfrog(i, carry):
+            x, r, v, g, eps = carry
+            r = r + 0.5 * eps * g @ chol
+            x = x + eps * r @ chol.T
+            v, g = vg(x, tp)
+            r = r + 0.5 * eps * g @ chol
+            return x, r, v, g, eps
+
+        def iteration(carry, k):
+            x0, v0, g0, ad = carry
+            eps = jnp.where(adapting, jnp.exp(ad.da.log_x), eps_fixed)
+            t_len = jnp.where(adapting, jnp.exp(ad.log_t), t_fixed)
+            h = _halton(ad.halton)
+            n_lf = jnp.clip(jnp.ceil(h * t_len / eps), 1, MAX_LEAPFROG).astype(jnp.int64)
+            k_mom, k_acc = jax.random.split(k)
+            r0 = jax.random.normal(k_mom, x0.shape)
+            x1, r1, v1, g1, _ = jax.lax.fori_loop(0, n_lf, leapfrog, (x0, r0, v0, g0, eps))
+            dh = (v1 - 0.5 * jnp.sum(r1 * r1, axis=1)) - (v0 - 0.5 * jnp.sum(r0 * r0, axis=1))
+            finite = jnp.isfinite(dh) & jnp.all(jnp.isfinite(x1), axis=1)
+            divergent = ~finite | (dh < -DIVERGENCE)
+            alpha = jnp.where(finite, jnp.exp(jnp.minimum(dh, 0.0)), 0.0)
+            accept = jax.random.uniform(k_acc, alpha.shape) < alpha
+            x = jnp.where(accept[:, None], jnp.where(finite[:, None], x1, x0), x0)
+            v = jnp.where(accept, v1, v0)
+            g = jnp.where(accept[:, None], g1, g0)
+            ad = jax.lax.cond(adapting, lambda a: _adapt(a, x0, x1, r1, alpha, divergent, chol, h, t_len), lambda a: a,
+                              ad)._replace(halton=ad.halton + 1)
+            return (x, v, g, ad), (sas_to_z(x, tp), n_lf, divergent)
+
+        def _adapt(ad, x0, x1, r1, alpha, divergent, chol, h, t_len):
+            ok = ~divergent
+            harmonic = 1.0 / jnp.mean(jnp.where(ok, 1.0 / jnp.maximum(alpha, 1e-20), 0.0)) * jnp.mean(ok)
+            da = da_update(ad.da, target_accept - jnp.where(jnp.isfinite(harmonic), harmonic, 0.0))
+            # the ChEES criterion's gradient w.r.t. log T, in whitened coordinates y = chol^-1 x
+            w = jnp.where(ok, alpha, 0.0)
+            y0 = jax.scipy.linalg.solve_triangular(chol, x0.T, lower=True).T
+            y1 = jax.scipy.linalg.solve_triangular(chol, jnp.where(ok[:, None], x1, x0).T, lower=True).T
+            c1 = y1 - jnp.sum(w[:, None] * y1, axis=0) / (jnp.sum(w) + 1e-20)
+            c0 = y0 - jnp.mean(y0, axis=0)
+            per_chain = h * t_len * (jnp.sum(c1 * c1, axis=1) - jnp.sum(c0 * c0, axis=1)) * jnp.sum(c1 * r1, axis=1)
+            grad_t = jnp.sum(w * jnp.where(ok, per_chain, 0.0)) / (jnp.sum(w) + 1e-20)
+            # Adam ascending the criterion (b1 = 0, b2 = 0.95, as in ChEES-HMC's paper)
+            m = -grad_t
+            v = 0.95 * ad.adam_v + 0.05 * m * m
+            step = jnp.clip(-T_LEARNING_RATE * m / (jnp.sqrt(v / (1.0 - 0.95 ** (ad.n + 1.0))) + 1e-8), -T_CLIP,
+                            T_CLIP)
+            log_t = jnp.where(jnp.isfinite(step) & adapt_t, ad.log_t + step, ad.log_t)
+            wgt = (ad.n + 1.0) ** -0.5
+            return ad._replace(da=da, log_t=log_t, adam_m=m, adam_v=v, log_t_avg=(1 - wgt) * ad.log_t_avg + wgt * log_t,
+                               n=ad.n + 1)
+
+        (x, value, grad, ad), out = jax.lax.scan(iteration, (x, value, grad, ad), jax.random.split(key, n))
+        return x, value, grad, ad, out
+
+    return advance, init
+
+
+def run_chees_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, coords="probit", start_chains=4,
+                     warmup=100, rewarm=50, chunk=25, min_ess=0.0, step_size=0.3, t_len=np.pi,
+                     target_accept=TARGET_ACCEPT, marginal="sas", adapt_t=False):
+    """ChEES-HMC on ``u`` in (-1, 1)^dim by the scheme of the module docstring; ``chains`` chains in lockstep.
+
+    Returns what :func:`nuts_rounds.run_nuts_rounds` returns (``grad_evals``: value + gradient evaluations of
+    single chains, the Laplace start included), and the final step size and trajectory length.
+    """
+    import blackjax.optimizers.dual_averaging as dual_averaging
+
+    from shaminfer.inference.initialization import laplace_init
+
+    if marginal not in MARGINALS:
+        raise ValueError(f"marginal: expected one of {MARGINALS}, found {marginal!r}")
+    da_init, _, _ = dual_averaging.dual_averaging()
+    advance, init = _functions(unit_log_density(loglike_u, coords), target_accept, adapt_t)
+    t0 = time.perf_counter()
+    key = jax.random.PRNGKey(seed)
+    start = laplace_init(unit_model(loglike_u, dim, coords), jax.random.PRNGKey(seed + 1), start_chains,
+                         overdispersion=0.0, log=_log)
+    site = unit_site(coords)
+    modes = np.stack([np.asarray(p[site], dtype=np.float64) for p in start.positions])
+    cov = np.eye(dim) if start.inverse_mass_matrix is None else np.asarray(start.inverse_mass_matrix)
+    rng = np.random.default_rng(seed + 3)
+    x = modes[int(np.argmin(start.modes_potential))] + rng.standard_normal((chains, dim)) @ np.linalg.cholesky(cov).T
+    tp = np.zeros((4, dim))  # the identity map
+    chol = jnp.asarray(np.linalg.cholesky(cov))
+    value, grad = init(*_strong((jnp.asarray(x), jnp.asarray(tp))))
+    grad_evals = int(start.gradient_calls) + chains
+    _log(f"ChEES (d={dim}, {chains} chains): Laplace start, {grad_evals} gradients, {time.perf_counter() - t0:.1f} s")
+    eps, t_fixed = step_size, t_len
+
+    def fresh(eps, t_len, first=False):
+        da = da_init(jnp.asarray(eps))
+        if not first:  # re-adaptation: shrink towards the current step size, not ten times it
+            da = da._replace(mu=jnp.log(jnp.asarray(eps)))
+        return Adapt(da, jnp.log(jnp.asarray(t_len)), jnp.zeros(()), jnp.zeros(()),
+                     jnp.log(jnp.asarray(t_len)), jnp.zeros(()), jnp.zeros((), dtype=jnp.int64))
+
+    def run(n, adapting):
+        nonlocal key, x, value, grad, ad, grad_evals
+        key, k = jax.random.split(key)
+        args = _strong((k, x, value, grad, ad, chol, jnp.asarray(eps), jnp.asarray(t_fixed), jnp.asarray(tp),
+                        jnp.asarray(adapting)))
+        x, value, grad, ad, (z, n_lf, div) = advance(*args, n)
+        grad_evals += chains * int(np.sum(n_lf))
+        return np.swapaxes(np.asarray(z), 0, 1), int(np.sum(np.asarray(div)))  # (chains, n, dim)
+
+    def readapt(n):
+        nonlocal ad, eps, t_fixed
+        ad = fresh(eps, t_fixed)
+        run(n, True)
+        eps, t_fixed = float(np.exp(ad.da.log_x_avg)), float(np.exp(ad.log_t_avg))
+
+    def new_metric(draws):
+        nonlocal tp, chol, x, value, grad, grad_evals
+        z_now = np.asarray(jax.vmap(sas_to_z, in_axes=(0, None))(x, jnp.asarray(tp)))
+        flat = draws.reshape(-1, dim)
+        if marginal == "sas":
+            tp = sas_fit(flat)
+        chol = jnp.asarray(np.linalg.cholesky(np.cov(sas_to_x(flat, tp).T)))
+        x = jnp.asarray(sas_to_x(z_now, tp))
+        value, grad = init(*_strong((x, jnp.asarray(tp))))
+        grad_evals += chains
+
+    ad = fresh(eps, t_fixed, first=True)
+    z, _ = run(warmup, True)
+    eps, t_fixed = float(np.exp(ad.da.log_x_avg)), float(np.exp(ad.log_t_avg))
+    new_metric(z[:, warmup // 2:])
+    n_metric = warmup - warmup // 2
+    readapt(rewarm)
+    _log(f"ChEES (d={dim}): metric from {chains * n_metric} draws, eps {eps:.3f}, T {t_fixed:.3f}, {grad_evals} "
+         f"gradients, {time.perf_counter() - t0:.1f} s")
+    kept, divergences = [], 0
+    while True:
+        n_kept = sum(k.shape[1] for k in kept)
+        if n_kept >= 2 * n_metric:
+            allz = np.concatenate(kept, axis=1)
+            new_metric(allz)
+            n_metric = allz.shape[1]
+            readapt(rewarm)
+            _log(f"ChEES (d={dim}): metric from {allz.shape[0] * allz.shape[1]} draws, eps {eps:.3f}, T {t_fixed:.3f}")
+        z, div = run(chunk, False)
+        divergences += div
+        zk, u, rhat, ess, elapsed, done = check_round(kept, z, coords, to_theta, t0, f"ChEES (d={dim})", grad_evals,
+                                                      divergences, min_ess, max_seconds)
+        if done:
+            break
+    return dict(seconds=elapsed, rhat=rhat, ess=ess, draws=zk.shape[0] * zk.shape[1], grad_evals=grad_evals,
+                divergences=divergences, converged=rhat <= 1.01, u=u, inverse_mass_matrix=np.asarray(chol @ chol.T),
+                sas=np.asarray(tp), step_size=eps, trajectory_length=t_fixed)
