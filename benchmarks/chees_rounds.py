@@ -52,21 +52,15 @@ DIVERGENCE = 1000.0
 
 
 class Adapt(NamedTuple):
-    """Adaptation state: the dual averaging of log eps, log T with Adam's moments and its running average, the
-    iteration count behind the averages, and the Halton index."""
+    """Adaptation state: the dual averaging of log eps, log T with Adam's second moment (its first moment is the
+    current gradient, b1 = 0) and its running average, the iteration count behind the averages, and the Halton
+    index."""
     da: tuple
     log_t: jnp.ndarray
-    adam_m: jnp.ndarray
     adam_v: jnp.ndarray
     log_t_avg: jnp.ndarray
     n: jnp.ndarray
     halton: jnp.ndarray
-
-
-def _halton(i):
-    """The (i + 1)-th element of the base-2 Halton sequence, in (0, 1)."""
-    bits = 2 ** jnp.arange(20, dtype=jnp.int64)
-    return jnp.sum(jnp.mod((i + 1) // bits, 2) * (0.5 / bits))
 
 
 def _functions(log_density_z, target_accept, adapt_t=True):
@@ -75,6 +69,7 @@ def _functions(log_density_z, target_accept, adapt_t=True):
     eps and T and updates them, else with ``eps`` and ``t_len``. Returns the new (x, value, grad, adapt) and per
     iteration the positions in z, the leapfrog steps and the divergences. And ``init(x, tp)``: value and gradient."""
     import blackjax.optimizers.dual_averaging as dual_averaging
+    from blackjax.mcmc.dynamic_hmc import halton_sequence
 
     _, da_update, _ = dual_averaging.dual_averaging()
 
@@ -101,7 +96,7 @@ def _functions(log_density_z, target_accept, adapt_t=True):
             x0, v0, g0, ad = carry
             eps = jnp.where(adapting, jnp.exp(ad.da.log_x), eps_fixed)
             t_len = jnp.where(adapting, jnp.exp(ad.log_t), t_fixed)
-            h = _halton(ad.halton)
+            h = halton_sequence(ad.halton, 20)
             n_lf = jnp.clip(jnp.ceil(h * t_len / eps), 1, MAX_LEAPFROG).astype(jnp.int64)
             k_mom, k_acc = jax.random.split(k)
             r0 = jax.random.normal(k_mom, x0.shape)
@@ -137,7 +132,7 @@ def _functions(log_density_z, target_accept, adapt_t=True):
                             T_CLIP)
             log_t = jnp.where(jnp.isfinite(step) & adapt_t, ad.log_t + step, ad.log_t)
             wgt = (ad.n + 1.0) ** -0.5
-            return ad._replace(da=da, log_t=log_t, adam_m=m, adam_v=v, log_t_avg=(1 - wgt) * ad.log_t_avg + wgt * log_t,
+            return ad._replace(da=da, log_t=log_t, adam_v=v, log_t_avg=(1 - wgt) * ad.log_t_avg + wgt * log_t,
                                n=ad.n + 1)
 
         (x, value, grad, ad), out = jax.lax.scan(iteration, (x, value, grad, ad), jax.random.split(key, n))
@@ -182,7 +177,7 @@ def run_chees_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, coo
         da = da_init(jnp.asarray(eps))
         if not first:  # re-adaptation: shrink towards the current step size, not ten times it
             da = da._replace(mu=jnp.log(jnp.asarray(eps)))
-        return Adapt(da, jnp.log(jnp.asarray(t_len)), jnp.zeros(()), jnp.zeros(()),
+        return Adapt(da, jnp.log(jnp.asarray(t_len)), jnp.zeros(()),
                      jnp.log(jnp.asarray(t_len)), jnp.zeros(()), jnp.zeros((), dtype=jnp.int64))
 
     def run(n, adapting):
