@@ -10,9 +10,9 @@ batched value + gradient advances all chains and none waits.
 Scheme (:func:`run_chees_rounds`), on the log density of :func:`hmc_vs_mcmc.unit_log_density` in the unconstrained
 coordinates ``coords`` (z):
 
-1. the package's Laplace start (:func:`shaminfer.inference.initialization.laplace_init`, ``start_chains`` L-BFGS
-   runs from uniform draws), the chains drawn from the Laplace approximation N(best mode, S) (as emcee's
-   walkers, :func:`hmc_vs_mcmc.laplace_walkers`), S the first metric; its time and gradient calls are counted;
+1. the batched Laplace start (:func:`laplace_start.laplace_walkers`, ``start_chains`` L-BFGS runs from uniform
+   draws advanced together), the chains drawn from the Laplace approximation N(best mode, S) as emcee's walkers
+   are, S the first metric; its time and gradient calls are counted;
 2. ``warmup`` iterations adapting the step size ``eps`` (dual averaging of the harmonic mean of the chains'
    acceptance probabilities, target ``target_accept``), all chains sharing it; the second half of them gives the
    metric (and map, :func:`nuts_rounds.sas_fit`), then ``rewarm`` iterations re-adapt ``eps`` (dual averaging
@@ -21,24 +21,25 @@ coordinates ``coords`` (z):
    uncorrelated on average), or with ``adapt_t`` it is adapted too, by Adam on the gradient of the ChEES criterion;
 3. rounds of ``chunk`` kept iterations until the largest R-hat over the chains is <= 1.01 and the smallest bulk
    ESS >= ``min_ess`` (or ``max_seconds``); whenever the kept draws have reached twice the number behind the
-   metric, the metric and map are re-estimated from every kept draw and ``rewarm`` iterations re-adapt ``eps``.
+   metric, the metric and map are re-estimated from every kept draw (the chains move on with the same ``eps``,
+   or after ``refresh_rewarm`` iterations re-adapting it: the step size barely moves between refreshes).
 
 Between changes of metric, map, ``eps`` and ``T`` every iteration of a chain is an HMC kernel (a trajectory of
 ``ceil(h_k T / eps)`` steps, ``h_k`` a fixed sequence) that leaves the posterior invariant. One
 likelihood evaluation is one value + gradient of one chain (a leapfrog step, an optimizer step or an initial
-state); a leapfrog step of all chains is one batched call. One function is compiled per target and phase length.
+state); a leapfrog step of all chains is one batched call. One function is compiled per target.
 """
 from __future__ import annotations
 
 import time
-from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hmc_vs_mcmc import _log, unit_log_density, unit_model, unit_site
+from hmc_vs_mcmc import _log, unit_log_density
+from laplace_start import laplace_walkers
 from nuts_rounds import MARGINALS, _strong, check_round, sas_fit, sas_log_jacobian, sas_to_x, sas_to_z
 
 #: ChEES-HMC's acceptance target for the harmonic mean over chains (Hoffman et al. 2021).
@@ -49,6 +50,8 @@ T_LEARNING_RATE, T_CLIP = 0.025, 0.35
 MAX_LEAPFROG = 256
 #: An energy error above this is a divergence.
 DIVERGENCE = 1000.0
+#: Iterations per compiled call: every phase is a whole number of blocks, so one compilation serves them all.
+BLOCK = 5
 
 
 class Adapt(NamedTuple):
@@ -64,10 +67,12 @@ class Adapt(NamedTuple):
 
 
 def _functions(log_density_z, target_accept, adapt_t=True):
-    """Jitted ``advance(key, x, value, grad, adapt, chol, eps, t_len, tp, adapting, n)``: ``n`` (static) iterations
-    of all chains (x: (chains, d)); with ``adapting`` (traced) each iteration moves with the adaptation's current
-    eps and T and updates them, else with ``eps`` and ``t_len``. Returns the new (x, value, grad, adapt) and per
-    iteration the positions in z, the leapfrog steps and the divergences. And ``init(x, tp)``: value and gradient."""
+    """Jitted ``advance(key, x, value, grad, adapt, chol, eps, t_len, tp, adapting, fresh)``: :data:`BLOCK`
+    iterations of all chains (x: (chains, d)); with ``adapting`` (traced) each iteration moves with the adaptation's
+    current eps and T and updates them, else with ``eps`` and ``t_len``; with ``fresh`` (traced) the value and
+    gradient at x are computed first (a new start or map), else ``value`` and ``grad`` are taken as they are.
+    Returns the new (x, value, grad, adapt) and per iteration the positions in z, the leapfrog steps and the
+    divergences."""
     import blackjax.optimizers.dual_averaging as dual_averaging
     from blackjax.mcmc.dynamic_hmc import halton_sequence
 
@@ -79,11 +84,7 @@ def _functions(log_density_z, target_accept, adapt_t=True):
     vg = jax.vmap(jax.value_and_grad(log_density_x), in_axes=(0, None))
 
     @jax.jit
-    def init(x, tp):
-        return vg(x, tp)
-
-    @partial(jax.jit, static_argnums=10)
-    def advance(key, x, value, grad, ad, chol, eps_fixed, t_fixed, tp, adapting, n):
+    def advance(key, x, value, grad, ad, chol, eps_fixed, t_fixed, tp, adapting, fresh):
         def leapfrog(i, carry):
             x, r, v, g, eps = carry
             r = r + 0.5 * eps * g @ chol
@@ -135,45 +136,42 @@ def _functions(log_density_z, target_accept, adapt_t=True):
             return ad._replace(da=da, log_t=log_t, adam_v=v, log_t_avg=(1 - wgt) * ad.log_t_avg + wgt * log_t,
                                n=ad.n + 1)
 
-        (x, value, grad, ad), out = jax.lax.scan(iteration, (x, value, grad, ad), jax.random.split(key, n))
+        value, grad = jax.lax.cond(fresh, lambda: vg(x, tp), lambda: (value, grad))
+        (x, value, grad, ad), out = jax.lax.scan(iteration, (x, value, grad, ad), jax.random.split(key, BLOCK))
         return x, value, grad, ad, out
 
-    return advance, init
+    return advance
 
 
 def run_chees_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, coords="probit", start_chains=4,
-                     warmup=100, rewarm=50, chunk=25, min_ess=0.0, step_size=0.3, t_len=np.pi,
+                     warmup=40, rewarm=15, refresh_rewarm=0, chunk=25, min_ess=0.0, step_size=0.3, t_len=np.pi,
                      target_accept=TARGET_ACCEPT, marginal="sas", adapt_t=False):
     """ChEES-HMC on ``u`` in (-1, 1)^dim by the scheme of the module docstring; ``chains`` chains in lockstep.
 
-    Returns what :func:`nuts_rounds.run_nuts_rounds` returns (``grad_evals``: value + gradient evaluations of
-    single chains, the Laplace start included), and the final step size and trajectory length.
+    ``warmup``, ``rewarm``, ``refresh_rewarm`` and ``chunk`` are rounded up to whole blocks of :data:`BLOCK`
+    iterations (``refresh_rewarm`` may be 0). Returns what :func:`nuts_rounds.run_nuts_rounds` returns
+    (``grad_evals``: value + gradient evaluations of single chains, the Laplace start included), and the final step
+    size and trajectory length.
     """
     import blackjax.optimizers.dual_averaging as dual_averaging
 
-    from shaminfer.inference.initialization import laplace_init
-
     if marginal not in MARGINALS:
         raise ValueError(f"marginal: expected one of {MARGINALS}, found {marginal!r}")
+    if min(warmup, chunk) < 1 or min(rewarm, refresh_rewarm) < 0:
+        raise ValueError(f"warmup and chunk: expected >= 1, rewarm and refresh_rewarm >= 0; found {warmup}, {chunk}, "
+                         f"{rewarm}, {refresh_rewarm}")
     da_init, _, _ = dual_averaging.dual_averaging()
-    advance, init = _functions(unit_log_density(loglike_u, coords), target_accept, adapt_t)
+    advance = _functions(unit_log_density(loglike_u, coords), target_accept, adapt_t)
     t0 = time.perf_counter()
     key = jax.random.PRNGKey(seed)
-    start = laplace_init(unit_model(loglike_u, dim, coords), jax.random.PRNGKey(seed + 1), start_chains,
-                         overdispersion=0.0, log=_log)
-    site = unit_site(coords)
-    modes = np.stack([np.asarray(p[site], dtype=np.float64) for p in start.positions])
-    cov = np.eye(dim) if start.inverse_mass_matrix is None else np.asarray(start.inverse_mass_matrix)
-    rng = np.random.default_rng(seed + 3)
-    x = modes[int(np.argmin(start.modes_potential))] + rng.standard_normal((chains, dim)) @ np.linalg.cholesky(cov).T
+    x, _, grad_evals, cov = laplace_walkers(loglike_u, dim, chains, seed=seed, chains=start_chains, coords=coords)
     tp = np.zeros((4, dim))  # the identity map
-    chol = jnp.asarray(np.linalg.cholesky(cov))
-    value, grad = init(*_strong((jnp.asarray(x), jnp.asarray(tp))))
-    grad_evals = int(start.gradient_calls) + chains
+    chol = jnp.asarray(np.linalg.cholesky(np.eye(dim) if cov is None else cov))
+    value, grad, fresh = jnp.zeros(chains), jnp.zeros((chains, dim)), True  # fresh: the first call computes them
     _log(f"ChEES (d={dim}, {chains} chains): Laplace start, {grad_evals} gradients, {time.perf_counter() - t0:.1f} s")
     eps, t_fixed = step_size, t_len
 
-    def fresh(eps, t_len, first=False):
+    def new_adaptation(eps, t_len, first=False):
         da = da_init(jnp.asarray(eps))
         if not first:  # re-adaptation: shrink towards the current step size, not ten times it
             da = da._replace(mu=jnp.log(jnp.asarray(eps)))
@@ -181,36 +179,41 @@ def run_chees_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, coo
                      jnp.log(jnp.asarray(t_len)), jnp.zeros(()), jnp.zeros((), dtype=jnp.int64))
 
     def run(n, adapting):
-        nonlocal key, x, value, grad, ad, grad_evals
-        key, k = jax.random.split(key)
-        args = _strong((k, x, value, grad, ad, chol, jnp.asarray(eps), jnp.asarray(t_fixed), jnp.asarray(tp),
-                        jnp.asarray(adapting)))
-        x, value, grad, ad, (z, n_lf, div) = advance(*args, n)
-        grad_evals += chains * int(np.sum(n_lf))
-        return np.swapaxes(np.asarray(z), 0, 1), int(np.sum(np.asarray(div)))  # (chains, n, dim)
+        """``n`` iterations (whole blocks) of all chains: their positions in z (chains, n, dim) and divergences."""
+        nonlocal key, x, value, grad, ad, grad_evals, fresh
+        zs, div = [], 0
+        for _ in range(-(-n // BLOCK)):
+            key, k = jax.random.split(key)
+            args = _strong((k, jnp.asarray(x), value, grad, ad, chol, jnp.asarray(eps), jnp.asarray(t_fixed),
+                            jnp.asarray(tp), jnp.asarray(adapting), jnp.asarray(fresh)))
+            x, value, grad, ad, (z, n_lf, d) = advance(*args)
+            grad_evals += chains * (int(np.sum(n_lf)) + fresh)
+            fresh = False
+            zs.append(np.swapaxes(np.asarray(z), 0, 1))
+            div += int(np.sum(np.asarray(d)))
+        return np.concatenate(zs, axis=1), div
 
     def readapt(n):
         nonlocal ad, eps, t_fixed
-        ad = fresh(eps, t_fixed)
-        run(n, True)
-        eps, t_fixed = float(np.exp(ad.da.log_x_avg)), float(np.exp(ad.log_t_avg))
+        if n > 0:
+            ad = new_adaptation(eps, t_fixed)
+            run(n, True)
+            eps, t_fixed = float(np.exp(ad.da.log_x_avg)), float(np.exp(ad.log_t_avg))
 
     def new_metric(draws):
-        nonlocal tp, chol, x, value, grad, grad_evals
+        nonlocal tp, chol, x, fresh
         z_now = np.asarray(jax.vmap(sas_to_z, in_axes=(0, None))(x, jnp.asarray(tp)))
         flat = draws.reshape(-1, dim)
         if marginal == "sas":
             tp = sas_fit(flat)
         chol = jnp.asarray(np.linalg.cholesky(np.cov(sas_to_x(flat, tp).T)))
-        x = jnp.asarray(sas_to_x(z_now, tp))
-        value, grad = init(*_strong((x, jnp.asarray(tp))))
-        grad_evals += chains
+        x, fresh = sas_to_x(z_now, tp), True
 
-    ad = fresh(eps, t_fixed, first=True)
+    ad = new_adaptation(eps, t_fixed, first=True)
     z, _ = run(warmup, True)
     eps, t_fixed = float(np.exp(ad.da.log_x_avg)), float(np.exp(ad.log_t_avg))
-    new_metric(z[:, warmup // 2:])
-    n_metric = warmup - warmup // 2
+    n_metric = z.shape[1] - z.shape[1] // 2
+    new_metric(z[:, -n_metric:])
     readapt(rewarm)
     _log(f"ChEES (d={dim}): metric from {chains * n_metric} draws, eps {eps:.3f}, T {t_fixed:.3f}, {grad_evals} "
          f"gradients, {time.perf_counter() - t0:.1f} s")
@@ -221,7 +224,7 @@ def run_chees_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, coo
             allz = np.concatenate(kept, axis=1)
             new_metric(allz)
             n_metric = allz.shape[1]
-            readapt(rewarm)
+            readapt(refresh_rewarm)
             _log(f"ChEES (d={dim}): metric from {allz.shape[0] * allz.shape[1]} draws, eps {eps:.3f}, T {t_fixed:.3f}")
         z, div = run(chunk, False)
         divergences += div

@@ -23,10 +23,11 @@ One likelihood, one engine, one machine, one run; only the number of free parame
   tail, where NumPyro's ``u = 2 sigmoid(z) - 1`` (``logit``) gives an exponential one (emcee may also move in u
   itself, ``--emcee-coords box``); the same posterior in other coordinates;
 * d = 4, 10, 20: the first d parameters of :data:`ORDERS` are free, the others fixed at theta_true;
-* start: both samplers start as the package's fits do, from the Laplace start
-  (:func:`shaminfer.inference.initialization.laplace_init`: per-chain L-BFGS from uniform draws over the prior,
-  then draws from the Laplace approximation: overdispersed by 2 for NUTS's chains, not overdispersed for
-  emcee's walkers, :func:`hmc_vs_mcmc.laplace_walkers`), whose time and gradient calls each sampler pays
+* start: both samplers start from a Laplace start, ``--chains`` L-BFGS runs from uniform draws, whose time and
+  gradient calls each sampler pays: NUTS as the package's fits do
+  (:func:`shaminfer.inference.initialization.laplace_init`, one run after another, the chains overdispersed by 2);
+  emcee's walkers and the jittered HMC's chains from the batched one (:func:`laplace_start.laplace_walkers`, the
+  runs advanced together, one batched call per evaluation), drawn from the Laplace approximation, not overdispersed
   (``--emcee-start ball`` / ``--nuts-start ball`` with ``--nuts-driver numpyro``: theta_true plus a jitter of 1%
   of each prior range, the usual small ball; NUTS then takes the Laplace metric at theta_true).
 
@@ -51,12 +52,13 @@ while emcee's ensemble reaches R-hat <= 1.01 only at several thousand:
   adaptation from it, see ``hmc_vs_mcmc.run_nuts``), ``--samples`` draws extended by ``--samples`` until the
   stopping rule holds; each new metric costs NumPyro two compilations. One likelihood evaluation = one value +
   gradient (a leapfrog step or an optimizer step), counted over the start, warm-up and sampling;
-* ``--nuts-driver chees``, not NUTS: jittered HMC with ``--ensemble`` (32) chains in lockstep
+* ``--nuts-driver chees``, not NUTS: jittered HMC with ``--ensemble`` (64) chains in lockstep
   (:func:`chees_rounds.run_chees_rounds`), the step size adapted over the chains (ChEES-HMC's dual averaging) and
   the trajectory length ``--trajectory`` (pi, in the metric's whitened coordinates, jittered uniformly below it; 0:
-  adapted by the ChEES criterion), the same dense metric, map and refresh as the rounds driver; every chain takes
-  the same number of leapfrog steps, so one batched value + gradient advances all chains and none waits for a
-  deeper tree. One likelihood evaluation = one chain's value + gradient;
+  adapted by the ChEES criterion), 40 warm-up iterations, the second half's draws giving the dense metric and map
+  (refreshed as the rounds driver's, without re-adapting the step size); every chain takes the same number of
+  leapfrog steps, so one batched value + gradient advances all chains and none waits for a deeper tree. One
+  likelihood evaluation = one chain's value + gradient;
 * emcee (2 d + 2 walkers, likelihood vectorized over walkers; ``--emcee-moves``: differential evolution, 80%
   ``DEMove`` and 20% ``DESnookerMove`` (default), or the stretch move; chunks of ``--chunk`` steps until the
   stopping rule holds over the walkers, treated as chains, on the second half of the run, which is kept); one
@@ -102,9 +104,10 @@ configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from chees_rounds import run_chees_rounds  # noqa: E402
+from laplace_start import laplace_walkers  # noqa: E402
 from nuts_rounds import MARGINALS, run_nuts_rounds  # noqa: E402
 from hmc_vs_mcmc import (COORDS, _log, batched_box_log_prob, batched_unit_log_prob, from_unit,  # noqa: E402
-                         laplace_walkers, run_emcee, run_nuts, to_unit, unit_log_density, unit_model, unit_site)
+                         run_emcee, run_nuts, to_unit, unit_log_density, unit_model, unit_site)
 
 #: Free parameters in order, per scatter parameterization (``--scatter``): d = 4 frees the first four, d = 10 the
 #: first ten, d = 20 all of them. The two orders free the same SMHM and quenching parameters at each d.
@@ -301,8 +304,8 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
     ecoords = "logit" if args.emcee_coords == "box" else args.emcee_coords
     jax.clear_caches()
     if args.emcee_start == "laplace":
-        p0, start_s, start_calls = laplace_walkers(loglike, dim, walkers, seed=args.seed, chains=args.chains,
-                                                   coords=ecoords)
+        p0, start_s, start_calls, _ = laplace_walkers(loglike, dim, walkers, seed=args.seed, chains=args.chains,
+                                                      coords=ecoords)
         _log(f"emcee (d={dim}): Laplace start, {start_calls} gradients, {start_s:.1f} s")
     else:
         p0, start_s, start_calls = from_unit(ball(walkers), ecoords), 0.0, 0
@@ -374,8 +377,8 @@ def main(argv=None):
                          "double (nuts_rounds.py); numpyro: NumPyro's MCMC with --nuts-metric, --nuts-start, "
                          "--samples; chees: not NUTS but jittered HMC with --ensemble chains in lockstep "
                          "(chees_rounds.py)")
-    ap.add_argument("--ensemble", type=int, default=32,
-                    help="chains of --nuts-driver chees (default 32; its Laplace start runs --chains L-BFGS)")
+    ap.add_argument("--ensemble", type=int, default=64,
+                    help="chains of --nuts-driver chees (default 64; its Laplace start runs --chains L-BFGS)")
     ap.add_argument("--trajectory", type=float, default=float(np.pi),
                     help="--nuts-driver chees: trajectory length in the metric's whitened coordinates, jittered "
                          "uniformly below it (default pi); 0: adapted by the ChEES criterion")

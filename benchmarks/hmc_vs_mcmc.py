@@ -164,30 +164,6 @@ def unit_model(loglike_u, dim, coords="logit"):
     return model
 
 
-def laplace_walkers(loglike_u, dim, walkers, *, seed, chains=4, coords="logit"):
-    """emcee's walkers from the package's Laplace start, as NUTS's chains start.
-
-    :func:`shaminfer.inference.initialization.laplace_init` with ``chains`` L-BFGS runs from uniform draws (the same
-    key as :func:`run_nuts`'s), then ``walkers`` draws from the Laplace approximation ``N(best mode, S)`` in
-    the unconstrained coordinates ``coords`` (:data:`COORDS`), or the modes plus the fallback jitter where the
-    Hessian is not positive definite. Returns the walkers (walkers, dim) in z (the unconstrained coordinates), the
-    seconds and the value + gradient calls spent."""
-    from shaminfer.inference.initialization import FALLBACK_JITTER, laplace_init
-
-    t0 = time.perf_counter()
-    start = laplace_init(unit_model(loglike_u, dim, coords), jax.random.PRNGKey(seed + 1), chains, overdispersion=0.0,
-                         log=_log)
-    site = unit_site(coords)
-    modes = np.stack([np.asarray(p[site], dtype=np.float64) for p in start.positions])  # overdispersion 0: the modes
-    rng = np.random.default_rng(seed + 3)
-    eps = rng.standard_normal((walkers, dim))
-    if start.inverse_mass_matrix is None:
-        z = modes[np.arange(walkers) % chains] + FALLBACK_JITTER * eps
-    else:
-        z = modes[int(np.argmin(start.modes_potential))] + eps @ np.linalg.cholesky(start.inverse_mass_matrix).T
-    return z, time.perf_counter() - t0, start.gradient_calls
-
-
 def run_nuts(loglike_u, to_theta, *, chains, warmup, samples, seed, max_seconds, dense_mass, chain_method, dim=4,
              init_u=None, laplace=False, metric="adapt", pool=100, init_metric=None, init_grads=0, coords="logit",
              min_ess=0):
@@ -343,7 +319,7 @@ def run_emcee(log_prob, *, walkers, chunk, seed, max_seconds, vectorize, to_thet
     chains), or ``max_seconds``.
 
     ``p0`` (walkers, dim): starting points (default: uniform in (-0.9, 0.9)^dim); ``start_seconds`` and
-    ``start_calls``: what finding them cost (e.g. :func:`laplace_walkers`), added to the run's. ``moves``:
+    ``start_calls``: what finding them cost (e.g. :func:`laplace_start.laplace_walkers`), added to the run's. ``moves``:
     ``"stretch"`` (emcee's default affine-invariant stretch move) or ``"de"`` (differential evolution, 80%
     ``DEMove`` and 20% ``DESnookerMove``, the mixture emcee's documentation suggests for harder targets)."""
     import emcee

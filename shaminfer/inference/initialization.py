@@ -118,11 +118,25 @@ def fallback_message(hess: np.ndarray, overdispersion: float) -> str:
             "settles can change, not the posterior")
 
 
+def minimize_restarting(fun: Callable, x: np.ndarray, *, max_iter: int = 200,
+                        max_restarts: int = 5) -> tuple[np.ndarray, float]:
+    """L-BFGS-B on ``fun(x) -> (value, gradient)`` from ``x``, restarted from where it stopped for as long as a
+    run lowers the value by more than 1e-6 (SHAMNet's SELU kinks, Eq. D2, can end a line search early), at most
+    ``max_restarts`` times. Returns the last point and its value (``x`` itself if no run improved on it)."""
+    from scipy.optimize import minimize
+
+    fx = fun(x)[0]
+    for _ in range(max_restarts + 1):
+        res = minimize(fun, x, jac=True, method="L-BFGS-B", options=dict(maxiter=max_iter))
+        if not (np.isfinite(res.fun) and res.fun < fx - 1e-6):
+            break
+        x, fx = res.x, res.fun
+    return x, fx
+
+
 def laplace_init(model, key, num_chains: int, *, overdispersion: float = 2.0, max_iter: int = 200,
                  max_restarts: int = 5, log: Callable[[str], None] | None = None) -> InitResult:
     """Per-chain L-BFGS modes, Laplace covariance and overdispersed starts (module docstring)."""
-    from scipy.optimize import minimize
-
     k_start, k_jitter = jax.random.split(key)
     starts, potential_fn = _uniform_starts(model, k_start, num_chains)
     flat0, unravel = ravel_pytree(starts[0])
@@ -140,14 +154,8 @@ def laplace_init(model, key, num_chains: int, *, overdispersion: float = 2.0, ma
 
     modes, values = [], []
     for start in starts:
-        x = np.asarray(ravel_pytree(start)[0], dtype=np.float64)
-        fx = fun(x)[0]
-        # SHAMNet's SELU kinks (Eq. D2) can stop L-BFGS's line search early: restart from where it stopped.
-        for _ in range(max_restarts + 1):
-            res = minimize(fun, x, jac=True, method="L-BFGS-B", options=dict(maxiter=max_iter))
-            if not (np.isfinite(res.fun) and res.fun < fx - 1e-6):
-                break
-            x, fx = res.x, res.fun
+        x, fx = minimize_restarting(fun, np.asarray(ravel_pytree(start)[0], dtype=np.float64), max_iter=max_iter,
+                                    max_restarts=max_restarts)
         modes.append(x)
         values.append(fx)
     values = np.asarray(values)

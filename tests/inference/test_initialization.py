@@ -6,7 +6,7 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
-from shaminfer.inference.initialization import fallback_message, laplace_init, prior_init
+from shaminfer.inference.initialization import fallback_message, laplace_init, minimize_restarting, prior_init
 
 MEAN = jnp.array([0.3, -0.2, 0.1])
 COV = jnp.array([[0.04, 0.01, 0.0], [0.01, 0.02, -0.005], [0.0, -0.005, 0.03]])
@@ -86,3 +86,20 @@ def test_laplace_init_counts_its_gradient_calls():
     res = laplace_init(counted_model, jax.random.PRNGKey(3), 2)
     assert res.gradient_calls >= 2 * MEAN.size + 2
     assert seen[0] - baseline == res.gradient_calls
+
+
+def test_minimize_restarting_goes_on_from_where_a_run_stopped():
+    """Runs cut short (here by max_iter, as a kink cuts a line search) are resumed until one no longer helps."""
+    scales = 10.0 ** np.linspace(0.0, 3.0, 8)  # an ill-conditioned quadratic: two iterations cannot reach its minimum
+
+    def fun(x):
+        return float(np.sum(scales * (x - 1.0) ** 2)), 2.0 * scales * (x - 1.0)
+
+    x0 = np.zeros(8)
+    _, f_once = minimize_restarting(fun, x0, max_iter=2, max_restarts=0)
+    _, f_again = minimize_restarting(fun, x0, max_iter=2, max_restarts=50)
+    assert f_again < 1e-2 * f_once < 1e-2 * fun(x0)[0]
+    # a start that no run improves on comes back unchanged, with its value
+    x, fx = minimize_restarting(fun, np.ones(8))
+    np.testing.assert_array_equal(x, np.ones(8))
+    assert fx == 0.0
