@@ -55,10 +55,10 @@ while emcee's ensemble reaches R-hat <= 1.01 only at several thousand:
 * ``--nuts-driver chees``, not NUTS: jittered HMC with ``--ensemble`` (64) chains in lockstep
   (:func:`chees_rounds.run_chees_rounds`), the step size adapted over the chains (ChEES-HMC's dual averaging) and
   the trajectory length ``--trajectory`` (pi, in the metric's whitened coordinates, jittered uniformly below it; 0:
-  adapted by the ChEES criterion), 40 warm-up iterations, the second half's draws giving the dense metric and map
-  (refreshed as the rounds driver's, without re-adapting the step size); every chain takes the same number of
-  leapfrog steps, so one batched value + gradient advances all chains and none waits for a deeper tree. One
-  likelihood evaluation = one chain's value + gradient;
+  adapted by the ChEES criterion), ``--warmup`` (40) warm-up iterations, the second half's draws giving the
+  dense metric and map (refreshed as the rounds driver's, without re-adapting the step size); every chain takes
+  the same number of leapfrog steps, so one batched value + gradient advances all chains and none waits for a
+  deeper tree. One likelihood evaluation = one chain's value + gradient;
 * emcee (2 d + 2 walkers, likelihood vectorized over walkers; ``--emcee-moves``: differential evolution, 80%
   ``DEMove`` and 20% ``DESnookerMove`` (default), or the stretch move; chunks of ``--chunk`` steps until the
   stopping rule holds over the walkers, treated as chains, on the second half of the run, which is kept); one
@@ -285,7 +285,7 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
         nuts = run_chees_rounds(loglike, to_theta, dim=dim, chains=args.ensemble, seed=args.seed,
                                 max_seconds=60.0 * args.max_minutes, coords=args.coords, start_chains=args.chains,
                                 min_ess=args.min_ess, marginal=args.marginal, adapt_t=args.trajectory == 0.0,
-                                t_len=args.trajectory or 1.0)
+                                t_len=args.trajectory or 1.0, warmup=args.warmup)
     elif args.nuts_driver == "rounds":
         nuts = run_nuts_rounds(loglike, to_theta, dim=dim, chains=args.chains, seed=args.seed,
                                max_seconds=60.0 * args.max_minutes, coords=args.coords, warmup=args.warmup,
@@ -404,8 +404,10 @@ def main(argv=None):
                          "the uniform prior becomes a standard normal) or logit (NumPyro's transform)")
     ap.add_argument("--emcee-coords", choices=("box",) + COORDS, default="probit",
                     help="emcee's coordinates: unconstrained ones as --coords (default: probit) or the prior's box")
-    ap.add_argument("--warmup", type=int, default=100)
-    ap.add_argument("--samples", type=int, default=300)
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="warm-up steps (default 100; --nuts-driver chees: 40 iterations)")
+    ap.add_argument("--samples", type=int, default=None,
+                    help="--nuts-driver numpyro: draws per chain, and per extension (default 300)")
     ap.add_argument("--chunk", type=int, default=1000, help="emcee steps between convergence checks")
     ap.add_argument("--max-minutes", type=float, default=15.0, help="wall-time bound of each sampler run")
     ap.add_argument("--min-ess", type=float, default=1000.0,
@@ -418,9 +420,15 @@ def main(argv=None):
         ap.error("--nuts-start and --nuts-metric choose among the NumPyro driver's set-ups: add --nuts-driver numpyro")
     if args.nuts_driver == "numpyro" and (args.target_accept != 0.8 or args.marginal is not None):
         ap.error("--target-accept and --marginal belong to the rounds driver: add --nuts-driver rounds")
+    if args.nuts_driver != "numpyro" and args.samples is not None:
+        ap.error("--samples belongs to the NumPyro driver (the others sample in rounds): add --nuts-driver numpyro")
+    args.samples = 300 if args.samples is None else args.samples
     if args.nuts_driver == "chees" and args.target_accept != 0.8:
         ap.error("--target-accept belongs to the rounds driver (chees targets a harmonic mean of 0.651)")
     args.marginal = args.marginal or ("none" if args.nuts_driver == "numpyro" else "sas")
+    args.warmup = args.warmup if args.warmup is not None else (40 if args.nuts_driver == "chees" else 100)
+    if args.warmup < 1:
+        ap.error(f"--warmup: expected at least 1 step, found {args.warmup}")
     if args.trajectory < 0.0:
         ap.error(f"--trajectory: expected a length >= 0 (0: adapted), found {args.trajectory}")
     if args.ensemble < 2:
