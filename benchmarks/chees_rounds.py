@@ -118,6 +118,9 @@ def _functions(log_density_z, target_accept, adapt_t=True):
             ok = ~divergent
             harmonic = 1.0 / jnp.mean(jnp.where(ok, 1.0 / jnp.maximum(alpha, 1e-20), 0.0)) * jnp.mean(ok)
             da = da_update(ad.da, target_accept - jnp.where(jnp.isfinite(harmonic), harmonic, 0.0))
+            wgt = (ad.n + 1.0) ** -0.5
+            if not adapt_t:  # T fixed: only the step size adapts
+                return ad._replace(da=da, log_t_avg=(1 - wgt) * ad.log_t_avg + wgt * ad.log_t, n=ad.n + 1)
             # the ChEES criterion's gradient w.r.t. log T, in whitened coordinates y = chol^-1 x
             w = jnp.where(ok, alpha, 0.0)
             y0 = jax.scipy.linalg.solve_triangular(chol, x0.T, lower=True).T
@@ -131,8 +134,7 @@ def _functions(log_density_z, target_accept, adapt_t=True):
             v = 0.95 * ad.adam_v + 0.05 * m * m
             step = jnp.clip(-T_LEARNING_RATE * m / (jnp.sqrt(v / (1.0 - 0.95 ** (ad.n + 1.0))) + 1e-8), -T_CLIP,
                             T_CLIP)
-            log_t = jnp.where(jnp.isfinite(step) & adapt_t, ad.log_t + step, ad.log_t)
-            wgt = (ad.n + 1.0) ** -0.5
+            log_t = jnp.where(jnp.isfinite(step), ad.log_t + step, ad.log_t)
             return ad._replace(da=da, log_t=log_t, adam_v=v, log_t_avg=(1 - wgt) * ad.log_t_avg + wgt * log_t,
                                n=ad.n + 1)
 

@@ -23,11 +23,11 @@ One likelihood, one engine, one machine, one run; only the number of free parame
   tail, where NumPyro's ``u = 2 sigmoid(z) - 1`` (``logit``) gives an exponential one (emcee may also move in u
   itself, ``--emcee-coords box``); the same posterior in other coordinates;
 * d = 4, 10, 20: the first d parameters of :data:`ORDERS` are free, the others fixed at theta_true;
-* start: both samplers start from a Laplace start, ``--chains`` L-BFGS runs from uniform draws, whose time and
-  gradient calls each sampler pays: NUTS as the package's fits do
-  (:func:`shaminfer.inference.initialization.laplace_init`, one run after another, the chains overdispersed by 2);
-  emcee's walkers and the jittered HMC's chains from the batched one (:func:`laplace_start.laplace_walkers`, the
-  runs advanced together, one batched call per evaluation), drawn from the Laplace approximation, not overdispersed
+* start: both samplers start from the same batched Laplace start (:func:`laplace_start.laplace_walkers`:
+  ``--chains`` L-BFGS runs from uniform draws advanced together, one batched call per evaluation), whose time and
+  gradient calls each sampler pays; the chains and walkers are drawn from the Laplace approximation at the best
+  mode, not overdispersed. ``--nuts-driver numpyro`` starts NUTS as the package's fits do
+  (:func:`shaminfer.inference.initialization.laplace_init`, one run after another, the chains overdispersed by 2)
   (``--emcee-start ball`` / ``--nuts-start ball`` with ``--nuts-driver numpyro``: theta_true plus a jitter of 1%
   of each prior range, the usual small ball; NUTS then takes the Laplace metric at theta_true).
 
@@ -391,7 +391,7 @@ def main(argv=None):
                     help="NUTS's start (--nuts-driver numpyro): the package's Laplace start (default) or emcee's "
                          "small ball around theta_true")
     ap.add_argument("--emcee-start", choices=("laplace", "ball"), default="laplace",
-                    help="emcee's walkers: draws from the package's Laplace start (default) or a small ball around "
+                    help="emcee's walkers: draws from the batched Laplace start (default) or a small ball around "
                          "theta_true")
     ap.add_argument("--emcee-moves", choices=("de", "stretch"), default="de",
                     help="emcee's proposal: differential evolution (default: 80%% DEMove, 20%% DESnookerMove) or the "

@@ -1,4 +1,4 @@
-"""A batched Laplace start for the benchmarks' ensemble samplers (emcee's walkers, jittered HMC's chains).
+"""A batched Laplace start for the benchmarks' samplers (emcee's walkers, the NUTS rounds' and jittered HMC's chains).
 
 The package's :func:`shaminfer.inference.initialization.laplace_init` optimizes one chain after another, each
 value + gradient a separate call, after NumPyro has built (and compiled) the model once per chain. The tabulated

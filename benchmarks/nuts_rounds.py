@@ -4,9 +4,9 @@ metric and a per-coordinate map as traced arguments, so that changing them betwe
 Scheme (:func:`run_nuts_rounds`), on the log density of :func:`hmc_vs_mcmc.unit_log_density` in the unconstrained
 coordinates ``coords`` (z):
 
-1. the package's Laplace start (:func:`shaminfer.inference.initialization.laplace_init` on
-   :func:`hmc_vs_mcmc.unit_model`): per-chain L-BFGS from uniform draws, starts overdispersed by 2, the Laplace
-   covariance as the first metric; its time and gradient calls are counted;
+1. the batched Laplace start that emcee's walkers also get (:func:`laplace_start.laplace_walkers`: ``chains``
+   L-BFGS runs from uniform draws advanced together, the chains drawn from the Laplace approximation at the best
+   mode), the Laplace covariance as the first metric; its time and gradient calls are counted;
 2. ``warmup`` steps adapting each chain's step size by dual averaging (``target_accept``, 0.8), then ``pool`` draws
    per chain, from which the metric (and the map) is estimated;
 3. rounds of ``chunk`` kept draws per chain until the largest R-hat is <= 1.01 and the smallest bulk ESS >=
@@ -35,7 +35,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hmc_vs_mcmc import _log, diagnostics, to_unit, unit_log_density, unit_model, unit_site
+from hmc_vs_mcmc import _log, diagnostics, to_unit, unit_log_density
+from laplace_start import laplace_walkers
 
 MARGINALS = ("none", "sas")
 #: Draws (over all chains) that a coordinate's sinh-arcsinh fit uses at most (evenly thinned).
@@ -154,22 +155,18 @@ def run_nuts_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, coor
     """
     from blackjax.adaptation.step_size import dual_averaging_adaptation
 
-    from shaminfer.inference.initialization import laplace_init
-
     if marginal not in MARGINALS:
         raise ValueError(f"marginal: expected one of {MARGINALS}, found {marginal!r}")
     advance, init = _nuts_functions(unit_log_density(loglike_u, coords), target_accept)
     da_init, _, da_final = dual_averaging_adaptation(target_accept)
     t0 = time.perf_counter()
     key = jax.random.PRNGKey(seed)
-    start = laplace_init(unit_model(loglike_u, dim, coords), jax.random.PRNGKey(seed + 1), chains, log=_log)
-    z0 = np.stack([np.asarray(p[unit_site(coords)], dtype=np.float64) for p in start.positions])
+    z0, _, start_calls, cov = laplace_walkers(loglike_u, dim, chains, seed=seed, chains=chains, coords=coords)
     # the Laplace covariance, or the identity where the Hessian at the best mode was not positive definite
-    metric = jnp.asarray(np.eye(dim) if start.inverse_mass_matrix is None else start.inverse_mass_matrix,
-                         dtype=jnp.float64)
+    metric = jnp.asarray(np.eye(dim) if cov is None else cov, dtype=jnp.float64)
     tp = np.zeros((4, dim))  # the identity map
     states = init(*_strong((jnp.asarray(z0), jnp.asarray(tp))))
-    grad_evals = int(start.gradient_calls) + chains
+    grad_evals = int(start_calls) + chains
     _log(f"NUTS rounds (d={dim}): Laplace start, {grad_evals} gradients, {time.perf_counter() - t0:.1f} s")
 
     def keys():
