@@ -27,9 +27,9 @@ One likelihood, one engine, one machine, one run; only the number of free parame
   ``--chains`` L-BFGS runs from uniform draws advanced together, one batched call per evaluation), whose time and
   gradient calls each sampler pays; the chains and walkers are drawn from the Laplace approximation at the best
   mode, not overdispersed. ``--nuts-driver numpyro`` starts NUTS as the package's fits do
-  (:func:`shaminfer.inference.initialization.laplace_init`, one run after another, the chains overdispersed by 2)
-  (``--emcee-start ball`` / ``--nuts-start ball`` with ``--nuts-driver numpyro``: theta_true plus a jitter of 1%
-  of each prior range, the usual small ball; NUTS then takes the Laplace metric at theta_true).
+  (:func:`shaminfer.inference.initialization.laplace_init`, one run after another, the chains overdispersed by
+  2). ``--emcee-start ball`` and (with ``--nuts-driver numpyro``) ``--nuts-start ball`` start from theta_true plus
+  a jitter of 1% of each prior range, the usual small ball; NUTS then takes the Laplace metric at theta_true.
 
 Samplers, each timed by wall clock with compilation, warm-up and burn-in included (JAX's compilation caches are
 cleared before each, so that emcee, which runs second, does not reuse the likelihood's compilations from NUTS's

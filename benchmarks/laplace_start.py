@@ -18,7 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from hmc_vs_mcmc import _log, unit_log_density
-from shaminfer.inference.initialization import FALLBACK_JITTER, minimize_restarting
+from shaminfer.inference.initialization import (FALLBACK_JITTER, laplace_covariance, minimize_restarting,
+                                                multimodal_message)
 
 #: Half-width of the uniform starting box in z (NumPyro's ``init_to_uniform``).
 RADIUS = 2.0
@@ -60,16 +61,11 @@ def batched_laplace(log_density_z, dim, starts, *, seed, max_iter=400, max_resta
     points = np.concatenate([points, np.repeat(best[None], pad, axis=0)])
     grads = np.concatenate([batch(p)[1] for p in points.reshape(-1, starts, dim)])[:2 * dim]
     hess = (grads[:dim] - grads[dim:]) / (2.0 * FD_STEP)
-    hess = 0.5 * (hess + hess.T)
-    cov = None
-    if np.all(np.isfinite(hess)) and np.linalg.eigvalsh(hess).min() > 0:
-        cov = np.linalg.inv(hess)
-        cov = 0.5 * (cov + cov.T)
-    return modes, potentials, cov, calls
+    return modes, potentials, laplace_covariance(0.5 * (hess + hess.T)), calls
 
 
 def laplace_walkers(loglike_u, dim, walkers, *, seed, chains=4, coords="logit"):
-    """emcee's walkers (or jittered HMC's chains) from the batched Laplace start.
+    """emcee's walkers (or the NUTS rounds' and jittered HMC's chains) from the batched Laplace start.
 
     :func:`batched_laplace` with ``chains`` L-BFGS runs, then ``walkers`` draws from the Laplace approximation
     N(best mode, S) in the unconstrained coordinates ``coords`` (:data:`hmc_vs_mcmc.COORDS`), or the modes plus
@@ -77,10 +73,9 @@ def laplace_walkers(loglike_u, dim, walkers, *, seed, chains=4, coords="logit"):
     dim) in z, the seconds, the value + gradient calls spent and S (None where there is none)."""
     t0 = time.perf_counter()
     modes, potentials, cov, calls = batched_laplace(unit_log_density(loglike_u, coords), dim, chains, seed=seed + 1)
-    spread = potentials - np.nanmin(potentials)
-    if np.any(spread > 10.0):
-        _log(f"Laplace start: the {chains} optimizations found optima that differ in log posterior by up to "
-             f"{np.nanmax(spread):.1f}; the posterior may be multimodal")
+    message = multimodal_message(potentials)
+    if message is not None:
+        _log(f"Laplace start: {message}")
     rng = np.random.default_rng(seed + 3)
     eps = rng.standard_normal((walkers, dim))
     if cov is None:

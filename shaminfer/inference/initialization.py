@@ -96,6 +96,27 @@ def _hessian_fd(grad_fn: Callable, x: np.ndarray, step: float = 1e-5) -> np.ndar
 
 #: Jitter scale (per unconstrained coordinate, times the overdispersion) when no Laplace covariance exists.
 FALLBACK_JITTER = 0.1
+#: Optima further apart than this in log posterior are reported as a possibly multimodal posterior.
+MULTIMODAL_SPREAD = 10.0
+
+
+def laplace_covariance(hess: np.ndarray) -> np.ndarray | None:
+    """The Laplace covariance ``S = H^-1`` (symmetrized) of a symmetric Hessian ``H`` of the potential, or None
+    where ``H`` has a non-finite entry or is not positive definite (then there is no Laplace approximation)."""
+    if not np.all(np.isfinite(hess)) or np.linalg.eigvalsh(hess).min() <= 0:
+        return None
+    cov = np.linalg.inv(hess)
+    return 0.5 * (cov + cov.T)
+
+
+def multimodal_message(potentials: np.ndarray) -> str | None:
+    """One line when the optimizations' final potentials differ by more than :data:`MULTIMODAL_SPREAD`, else
+    None."""
+    spread = np.asarray(potentials) - np.nanmin(potentials)
+    if not np.any(spread > MULTIMODAL_SPREAD):
+        return None
+    return (f"the {spread.size} optimizations found optima that differ in log posterior by up to "
+            f"{np.nanmax(spread):.1f}; the posterior may be multimodal")
 
 
 def fallback_message(hess: np.ndarray, overdispersion: float) -> str:
@@ -163,21 +184,17 @@ def laplace_init(model, key, num_chains: int, *, overdispersion: float = 2.0, ma
     grad_fn = lambda x: np.asarray(vg(jnp.asarray(x))[1], dtype=np.float64)  # noqa: E731
     hess = _hessian_fd(grad_fn, modes[best])
     calls[0] += 2 * flat0.size
-    eig = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([-1.0])
     rng = np.random.default_rng(np.asarray(jax.random.key_data(k_jitter)).ravel().tolist())
     d = flat0.size
-    if eig.min() > 0:
-        cov = np.linalg.inv(hess)
-        cov = 0.5 * (cov + cov.T)
-        chol = np.linalg.cholesky(cov)
-        imm = cov
+    imm = laplace_covariance(hess)
+    if imm is not None:
+        chol = np.linalg.cholesky(imm)
     else:
-        chol, imm = FALLBACK_JITTER * np.eye(d), None
+        chol = FALLBACK_JITTER * np.eye(d)
         if log is not None:
             log(fallback_message(hess, overdispersion))
     positions = [unravel(jnp.asarray(m + overdispersion * chol @ rng.standard_normal(d))) for m in modes]
-    spread = values - values[best]
-    if log is not None and np.any(spread > 10.0):
-        log(f"laplace init: chains found optima that differ in log posterior by up to {spread.max():.1f}; "
-            "the posterior may be multimodal")
+    message = multimodal_message(values)
+    if log is not None and message is not None:
+        log(f"laplace init: {message}")
     return InitResult(positions, imm, values, calls[0])

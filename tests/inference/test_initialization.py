@@ -6,7 +6,8 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
-from shaminfer.inference.initialization import fallback_message, laplace_init, minimize_restarting, prior_init
+from shaminfer.inference.initialization import (MULTIMODAL_SPREAD, fallback_message, laplace_covariance, laplace_init,
+                                                minimize_restarting, multimodal_message, prior_init)
 
 MEAN = jnp.array([0.3, -0.2, 0.1])
 COV = jnp.array([[0.04, 0.01, 0.0], [0.01, 0.02, -0.005], [0.0, -0.005, 0.03]])
@@ -103,3 +104,22 @@ def test_minimize_restarting_goes_on_from_where_a_run_stopped():
     x, fx = minimize_restarting(fun, np.ones(8))
     np.testing.assert_array_equal(x, np.ones(8))
     assert fx == 0.0
+
+
+def test_laplace_covariance_inverts_a_positive_definite_hessian_and_refuses_others():
+    hess = np.linalg.inv(np.asarray(COV))
+    cov = laplace_covariance(hess)
+    np.testing.assert_allclose(cov, np.asarray(COV), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(cov, cov.T)
+    indefinite = hess.copy()
+    indefinite[0, 0] = -1.0
+    assert laplace_covariance(indefinite) is None
+    not_finite = hess.copy()
+    not_finite[1, 2] = not_finite[2, 1] = np.nan
+    assert laplace_covariance(not_finite) is None
+
+
+def test_multimodal_message_only_past_the_spread():
+    assert multimodal_message(np.array([3.0, 3.0 + 0.9 * MULTIMODAL_SPREAD])) is None
+    message = multimodal_message(np.array([3.0, np.nan, 3.0 + 2.5 * MULTIMODAL_SPREAD]))
+    assert message is not None and "3 optimizations" in message and f"{2.5 * MULTIMODAL_SPREAD:.1f}" in message
