@@ -38,27 +38,34 @@ start), and each run until the largest R-hat over the free parameters is <= 1.01
 may stop after its first round at a few hundred ESS, when the start and compilation still dominate its time,
 while emcee's ensemble reaches R-hat <= 1.01 only at several thousand:
 
-* NUTS (``--chains`` chains vectorized, dense metric): by default BlackJAX NUTS compiled once per d
-  (``--nuts-driver rounds``, :func:`nuts_rounds.run_nuts_rounds`): ``--warmup`` steps adapting the step sizes with
-  the Laplace covariance as the metric, 100 draws per chain whose covariance pooled over the chains becomes the
-  metric, then rounds of 100 kept draws, the metric re-estimated from all draws since the warm-up whenever the kept
-  draws have doubled, 50 steps re-adapting the step sizes after each change of metric; with each metric a
-  sinh-arcsinh map per coordinate, fitted to the same draws, under which NUTS moves (``--marginal sas``, the
-  default; ``none``: no map), which takes out the skewness and kurtosis of the loosely bounded parameters'
-  marginals. The metric, map and step sizes are traced arguments of the jitted steps, so no change costs a
-  compilation. ``--nuts-driver numpyro``: NumPyro's MCMC with ``--nuts-metric`` (``pooled``: ``--warmup`` steps and 100 draws per chain with the Laplace
-  covariance, then the draws' covariance pooled over the chains, held fixed, with ``--warmup`` / 2 steps
-  re-adapting the step size; ``laplace``: the Laplace covariance held fixed; ``adapt``: NumPyro's windowed
-  adaptation from it, see ``hmc_vs_mcmc.run_nuts``), ``--samples`` draws extended by ``--samples`` until the
-  stopping rule holds; each new metric costs NumPyro two compilations. One likelihood evaluation = one value +
-  gradient (a leapfrog step or an optimizer step), counted over the start, warm-up and sampling;
-* ``--nuts-driver chees``, not NUTS: jittered HMC with ``--ensemble`` (64) chains in lockstep
-  (:func:`chees_rounds.run_chees_rounds`), the step size adapted over the chains (ChEES-HMC's dual averaging) and
-  the trajectory length ``--trajectory`` (pi, in the metric's whitened coordinates, jittered uniformly below it; 0:
-  adapted by the ChEES criterion), ``--warmup`` (40) warm-up iterations, the second half's draws giving the
-  dense metric and map (refreshed as the rounds driver's, without re-adapting the step size); every chain takes
-  the same number of leapfrog steps, so one batched value + gradient advances all chains and none waits for a
-  deeper tree. One likelihood evaluation = one chain's value + gradient;
+* NUTS (dense metric), by default BlackJAX NUTS in ``--ensemble`` (128) chains in lockstep (``--nuts-driver
+  lockstep``, :func:`lockstep_rounds.run_lockstep_rounds` with ``kernel="nuts"``): a leapfrog step of ``--batch``
+  (32) chains is one batched evaluation of the tabulated engine, which costs much less per point than one point
+  alone (the batches one after another); a batch waits for the longest trajectory among its chains, so the trees
+  are at most ``--max-depth`` (3) doublings deep (7 leapfrog steps). One step size for all chains, adapted by dual
+  averaging of their mean acceptance statistic (``--target-accept``, 0.8) over ``--warmup`` (40) iterations, whose
+  second half gives the dense metric and a per-coordinate sinh-arcsinh map under which NUTS moves (``--marginal
+  sas``, the default; ``none``: no map; the map takes out the skewness and kurtosis of the loosely bounded
+  parameters' marginals), then 15 iterations re-adapting the step size; rounds of 25 kept iterations, the metric
+  and map re-estimated from all kept draws whenever they have doubled. One compiled function serves every phase.
+  One likelihood evaluation = one chain's value + gradient, each chain counted for the longest trajectory of its
+  batch;
+* ``--nuts-driver rounds``: BlackJAX NUTS in ``--chains`` (4) chains vectorized, compiled once per d
+  (:func:`nuts_rounds.run_nuts_rounds`): ``--warmup`` steps adapting each chain's step size with the Laplace
+  covariance as the metric, 100 draws per chain whose covariance pooled over the chains becomes the metric (and
+  the map), then rounds of 100 kept draws, the metric re-estimated from all draws since the warm-up whenever the
+  kept draws have doubled, 50 steps re-adapting the step sizes after each change of metric.
+  ``--nuts-driver numpyro``: NumPyro's MCMC with ``--nuts-metric`` (``pooled``: ``--warmup`` steps and 100 draws
+  per chain with the Laplace covariance, then the draws' covariance pooled over the chains, held fixed, with
+  ``--warmup`` / 2 steps re-adapting the step size; ``laplace``: the Laplace covariance held fixed; ``adapt``:
+  NumPyro's windowed adaptation from it, see ``hmc_vs_mcmc.run_nuts``), ``--samples`` draws extended by
+  ``--samples`` until the stopping rule holds; each new metric costs NumPyro two compilations. One likelihood
+  evaluation = one value + gradient (a leapfrog step or an optimizer step), counted over the start, warm-up and
+  sampling;
+* ``--nuts-driver chees``, not NUTS: jittered HMC in the lockstep driver (``kernel="jittered"``), the trajectory
+  length ``--trajectory`` (pi, in the metric's whitened coordinates, jittered uniformly below it; 0: adapted by the
+  ChEES criterion), the step size adapted by ChEES-HMC's dual averaging; every chain takes the same number of
+  leapfrog steps, so none waits;
 * emcee (2 d + 2 walkers, likelihood vectorized over walkers; ``--emcee-moves``: differential evolution, 80%
   ``DEMove`` and 20% ``DESnookerMove`` (default), or the stretch move; chunks of ``--chunk`` steps until the
   stopping rule holds over the walkers, treated as chains, on the second half of the run, which is kept); one
@@ -75,8 +82,8 @@ Run (emcee comes with the ``bench`` extra: ``.venv/bin/pip install -e ".[bench]"
 Last line: ``gradients_pay q4=<> q10=<> q20=<> ess_per_grad20=<> n_params_max=20 engine=tabulated``
 (``ess_per_grad20``: NUTS's bulk ESS per value + gradient evaluation at d = 20).
 
-``--nuts-only`` runs only NUTS (``--max-minutes 0``: one round of draws, 100 per chain or with ``--nuts-driver
-numpyro`` ``--samples``, no extension) and prints
+``--nuts-only`` runs only NUTS (``--max-minutes 0``: one round of draws, 25 per chain with the lockstep driver,
+100 with ``rounds`` or ``--samples`` with ``numpyro``, no extension) and prints
 ``gradients_pay_nuts d=<> ess=<> rhat=<> grads=<> seconds=<> ess_per_s=<>`` per d.
 
 ``--probe`` measures only the posterior's geometry: NUTS's leapfrog steps per draw with the Laplace metric at
@@ -100,11 +107,13 @@ import numpy as np  # noqa: E402
 
 from shaminfer import configure_jax  # noqa: E402
 
+import arviz  # noqa: E402,F401  (the diagnostics' import, about 2 s, before any sampler's clock starts)
+
 configure_jax()  # float64 + synchronous CPU dispatch, as in every entry point
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from chees_rounds import run_chees_rounds  # noqa: E402
 from laplace_start import laplace_walkers  # noqa: E402
+from lockstep_rounds import run_lockstep_rounds  # noqa: E402
 from nuts_rounds import MARGINALS, run_nuts_rounds  # noqa: E402
 from hmc_vs_mcmc import (COORDS, _log, batched_box_log_prob, batched_unit_log_prob, from_unit,  # noqa: E402
                          run_emcee, run_nuts, to_unit, unit_log_density, unit_model, unit_site)
@@ -211,12 +220,12 @@ def free_order(model):
 def make_loglike(model, tab, truth, data, err, ranges, dim):
     """``loglike(u)``, u in (-1, 1)^dim, the first ``dim`` parameters of :data:`ORDERS` free; and ``to_theta``."""
     free = free_order(model)[:dim]
-    lo = jnp.asarray([ranges[f][0] for f in free])
-    hi = jnp.asarray([ranges[f][1] for f in free])
+    lo = np.asarray([ranges[f][0] for f in free], dtype=np.float64)
+    hi = np.asarray([ranges[f][1] for f in free], dtype=np.float64)
     fixed = dict(truth._asdict(), m=0.0)
 
-    def to_theta(u):
-        return lo + 0.5 * (jnp.asarray(u) + 1.0) * (hi - lo)
+    def to_theta(u):  # NumPy for NumPy draws (no compilation per shape), JAX under tracing
+        return lo + 0.5 * (u + 1.0) * (hi - lo)
 
     def loglike(u):
         vals = dict(fixed)
@@ -281,15 +290,21 @@ def run_dim(model, tab, truth, data, err, ranges, dim, args):
     # from the ball: the Laplace metric at its centre, theta_true (a Hessian costs about 2 d gradients, counted)
     metric = None if laplace else laplace_metric_at(loglike, u_true, args.coords)
     t_metric = time.perf_counter() - t0
-    if args.nuts_driver == "chees":
-        nuts = run_chees_rounds(loglike, to_theta, dim=dim, chains=args.ensemble, seed=args.seed,
-                                max_seconds=60.0 * args.max_minutes, coords=args.coords, start_chains=args.chains,
-                                min_ess=args.min_ess, marginal=args.marginal, adapt_t=args.trajectory == 0.0,
-                                t_len=args.trajectory or 1.0, warmup=args.warmup)
+    if args.nuts_driver in ("lockstep", "chees"):
+        nuts = run_lockstep_rounds(loglike, to_theta, dim=dim, chains=args.ensemble, seed=args.seed,
+                                   max_seconds=60.0 * args.max_minutes,
+                                   kernel="nuts" if args.nuts_driver == "lockstep" else "jittered",
+                                   max_depth=args.max_depth, coords=args.coords, start_chains=args.chains,
+                                   min_ess=args.min_ess, marginal=args.marginal, adapt_t=args.trajectory == 0.0,
+                                   t_len=args.trajectory or 1.0, warmup=args.warmup, target_accept=args.target_accept,
+                                   batch=args.batch)
+        _log(f"{args.nuts_driver} (d={dim}): leapfrog steps per kept iteration {nuts['leapfrog_mean']:.2f} per "
+             f"chain taken, {nuts['leapfrog_max_mean']:.2f} computed (its batch's longest)")
     elif args.nuts_driver == "rounds":
         nuts = run_nuts_rounds(loglike, to_theta, dim=dim, chains=args.chains, seed=args.seed,
                                max_seconds=60.0 * args.max_minutes, coords=args.coords, warmup=args.warmup,
-                               min_ess=args.min_ess, target_accept=args.target_accept, marginal=args.marginal)
+                               min_ess=args.min_ess, target_accept=args.target_accept or 0.8,
+                               marginal=args.marginal)
     else:
         nuts = run_nuts(loglike, to_theta, chains=args.chains, warmup=args.warmup, samples=args.samples,
                         seed=args.seed, max_seconds=60.0 * args.max_minutes, dense_mass=True,
@@ -372,21 +387,29 @@ def main(argv=None):
                     help="only measure NUTS's leapfrog steps per draw with a fixed Laplace metric (the geometry)")
     ap.add_argument("--dims", type=int, nargs="+", default=list(DIMS))
     ap.add_argument("--chains", type=int, default=4)
-    ap.add_argument("--nuts-driver", choices=("rounds", "numpyro", "chees"), default="rounds",
-                    help="rounds (default): BlackJAX NUTS compiled once per d, the metric re-estimated as the draws "
-                         "double (nuts_rounds.py); numpyro: NumPyro's MCMC with --nuts-metric, --nuts-start, "
-                         "--samples; chees: not NUTS but jittered HMC with --ensemble chains in lockstep "
-                         "(chees_rounds.py)")
-    ap.add_argument("--ensemble", type=int, default=64,
-                    help="chains of --nuts-driver chees (default 64; its Laplace start runs --chains L-BFGS)")
+    ap.add_argument("--nuts-driver", choices=("lockstep", "rounds", "numpyro", "chees"), default="lockstep",
+                    help="lockstep (default): BlackJAX NUTS in --ensemble chains in lockstep, trees at most "
+                         "--max-depth doublings deep (lockstep_rounds.py); rounds: BlackJAX NUTS in --chains chains, "
+                         "the metric re-estimated as the draws double (nuts_rounds.py); numpyro: NumPyro's MCMC with "
+                         "--nuts-metric, --nuts-start, --samples; chees: not NUTS but jittered HMC with --ensemble "
+                         "chains in lockstep (lockstep_rounds.py)")
+    ap.add_argument("--ensemble", type=int, default=128,
+                    help="chains of --nuts-driver lockstep and chees (default 128; their Laplace start runs --chains "
+                         "L-BFGS)")
+    ap.add_argument("--batch", type=int, default=32,
+                    help="--nuts-driver lockstep and chees: chains per batched evaluation, the batches one after "
+                         "another (default 32)")
+    ap.add_argument("--max-depth", type=int, default=3,
+                    help="--nuts-driver lockstep: NUTS's most tree doublings (default 3: at most 7 leapfrog steps)")
     ap.add_argument("--trajectory", type=float, default=float(np.pi),
                     help="--nuts-driver chees: trajectory length in the metric's whitened coordinates, jittered "
                          "uniformly below it (default pi); 0: adapted by the ChEES criterion")
     ap.add_argument("--marginal", choices=MARGINALS, default=None,
-                    help="the per-coordinate map (--nuts-driver rounds or chees): sas (default), a sinh-arcsinh map "
+                    help="the per-coordinate map (all but --nuts-driver numpyro): sas (default), a sinh-arcsinh map "
                          "fitted to the draws with the metric, or none")
-    ap.add_argument("--target-accept", type=float, default=0.8,
-                    help="NUTS's target acceptance for the step-size adaptation (--nuts-driver rounds; default 0.8)")
+    ap.add_argument("--target-accept", type=float, default=None,
+                    help="NUTS's target acceptance for the step-size adaptation (--nuts-driver lockstep: of the mean "
+                         "over chains, or rounds; default 0.8)")
     ap.add_argument("--nuts-start", choices=("laplace", "ball"), default="laplace",
                     help="NUTS's start (--nuts-driver numpyro): the package's Laplace start (default) or emcee's "
                          "small ball around theta_true")
@@ -405,7 +428,7 @@ def main(argv=None):
     ap.add_argument("--emcee-coords", choices=("box",) + COORDS, default="probit",
                     help="emcee's coordinates: unconstrained ones as --coords (default: probit) or the prior's box")
     ap.add_argument("--warmup", type=int, default=None,
-                    help="warm-up steps (default 100; --nuts-driver chees: 40 iterations)")
+                    help="warm-up steps (default 100; --nuts-driver lockstep and chees: 40 iterations)")
     ap.add_argument("--samples", type=int, default=None,
                     help="--nuts-driver numpyro: draws per chain, and per extension (default 300)")
     ap.add_argument("--chunk", type=int, default=1000, help="emcee steps between convergence checks")
@@ -418,22 +441,31 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.nuts_driver != "numpyro" and (args.nuts_start != "laplace" or args.nuts_metric != "pooled"):
         ap.error("--nuts-start and --nuts-metric choose among the NumPyro driver's set-ups: add --nuts-driver numpyro")
-    if args.nuts_driver == "numpyro" and (args.target_accept != 0.8 or args.marginal is not None):
-        ap.error("--target-accept and --marginal belong to the rounds driver: add --nuts-driver rounds")
+    if args.nuts_driver == "numpyro" and (args.target_accept is not None or args.marginal is not None):
+        ap.error("--target-accept and --marginal belong to the lockstep and rounds drivers: drop --nuts-driver numpyro")
     if args.nuts_driver != "numpyro" and args.samples is not None:
         ap.error("--samples belongs to the NumPyro driver (the others sample in rounds): add --nuts-driver numpyro")
     args.samples = 300 if args.samples is None else args.samples
-    if args.nuts_driver == "chees" and args.target_accept != 0.8:
-        ap.error("--target-accept belongs to the rounds driver (chees targets a harmonic mean of 0.651)")
+    if args.nuts_driver == "chees" and args.target_accept is not None:
+        ap.error("--target-accept belongs to the NUTS drivers (chees targets a harmonic mean of 0.651)")
+    if args.nuts_driver not in ("lockstep", "chees") and (args.batch != 32 or args.ensemble != 128):
+        ap.error("--batch and --ensemble belong to the lockstep drivers: add --nuts-driver lockstep or chees")
+    if args.nuts_driver != "lockstep" and args.max_depth != 3:
+        ap.error("--max-depth belongs to the lockstep driver: add --nuts-driver lockstep")
+    if not 1 <= args.max_depth <= 10:
+        ap.error(f"--max-depth: expected 1..10 doublings, found {args.max_depth}")
     args.marginal = args.marginal or ("none" if args.nuts_driver == "numpyro" else "sas")
-    args.warmup = args.warmup if args.warmup is not None else (40 if args.nuts_driver == "chees" else 100)
+    lockstep = args.nuts_driver in ("lockstep", "chees")
+    args.warmup = args.warmup if args.warmup is not None else (40 if lockstep else 100)
     if args.warmup < 1:
         ap.error(f"--warmup: expected at least 1 step, found {args.warmup}")
     if args.trajectory < 0.0:
         ap.error(f"--trajectory: expected a length >= 0 (0: adapted), found {args.trajectory}")
+    if args.batch < 1:
+        ap.error(f"--batch: expected at least 1 chain, found {args.batch}")
     if args.ensemble < 2:
         ap.error(f"--ensemble: expected at least 2 chains, found {args.ensemble}")
-    if not 0.0 < args.target_accept < 1.0:
+    if args.target_accept is not None and not 0.0 < args.target_accept < 1.0:
         ap.error(f"--target-accept: expected a value in (0, 1), found {args.target_accept}")
     n_max = len(ORDERS[args.scatter])
     if any(d < 1 or d > n_max for d in args.dims):
@@ -455,10 +487,12 @@ def main(argv=None):
         return rows
     if args.figure:
         moves = "differential evolution" if args.emcee_moves == "de" else "stretch move"
-        hmc = "NUTS" if args.nuts_driver != "chees" else f"jittered HMC, {args.ensemble} chains"
+        hmc = "jittered HMC" if args.nuts_driver == "chees" else "NUTS"
+        chains = {"lockstep": f"{args.ensemble} chains in lockstep, trees <= {args.max_depth} doublings",
+                  "chees": f"{args.ensemble} chains in lockstep"}.get(args.nuts_driver, f"{args.chains} chains")
         plot(rows, Path(args.figure), f"knot SMHM + knot scatter + {args.quenching} quenching + shear bias, tabulated "
-                                      f"engine\nemcee: {moves}; coordinates: {hmc} {args.coords}, emcee "
-                                      f"{args.emcee_coords}", hmc)
+                                      f"engine\n{hmc}: {chains}; emcee: {moves}; coordinates: {hmc} {args.coords}, "
+                                      f"emcee {args.emcee_coords}", hmc)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     for r in rows:

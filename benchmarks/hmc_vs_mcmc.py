@@ -116,6 +116,15 @@ def to_unit(z, coords="logit"):
     return 2.0 * (jax.nn.sigmoid(z) if coords == "logit" else ndtr(z)) - 1.0
 
 
+def to_unit_np(z, coords="logit"):
+    """:func:`to_unit` in NumPy (no compilation for a new shape of ``z``)."""
+    from scipy.special import expit, ndtr
+
+    _check_coords(coords)
+    z = np.asarray(z, dtype=np.float64)
+    return 2.0 * (expit(z) if coords == "logit" else ndtr(z)) - 1.0
+
+
 def from_unit(u, coords="logit"):
     """Inverse of :func:`to_unit` (NumPy)."""
     from scipy.special import ndtri

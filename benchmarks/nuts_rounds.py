@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hmc_vs_mcmc import _log, diagnostics, to_unit, unit_log_density
+from hmc_vs_mcmc import _log, diagnostics, to_unit_np, unit_log_density
 from laplace_start import laplace_walkers
 
 MARGINALS = ("none", "sas")
@@ -94,7 +94,7 @@ def check_round(kept, z, coords, to_theta, t0, name, grad_evals, divergences, mi
     or past ``max_seconds``); logged."""
     kept.append(z)
     zk = np.concatenate(kept, axis=1)
-    u = np.asarray(to_unit(jnp.asarray(zk), coords))
+    u = to_unit_np(zk, coords)
     rhat, ess = diagnostics(np.asarray(to_theta(u)))
     elapsed = time.perf_counter() - t0
     _log(f"{name}: {zk.shape[0]} chains x {zk.shape[1]} draws, R-hat {rhat:.4f}, min bulk ESS {ess:.0f}, "
