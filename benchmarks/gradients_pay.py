@@ -448,14 +448,14 @@ def main(argv=None):
     args.samples = 300 if args.samples is None else args.samples
     if args.nuts_driver == "chees" and args.target_accept is not None:
         ap.error("--target-accept belongs to the NUTS drivers (chees targets a harmonic mean of 0.651)")
-    if args.nuts_driver not in ("lockstep", "chees") and (args.batch != 32 or args.ensemble != 128):
+    lockstep = args.nuts_driver in ("lockstep", "chees")
+    if not lockstep and (args.batch, args.ensemble) != (ap.get_default("batch"), ap.get_default("ensemble")):
         ap.error("--batch and --ensemble belong to the lockstep drivers: add --nuts-driver lockstep or chees")
-    if args.nuts_driver != "lockstep" and args.max_depth != 3:
+    if args.nuts_driver != "lockstep" and args.max_depth != ap.get_default("max_depth"):
         ap.error("--max-depth belongs to the lockstep driver: add --nuts-driver lockstep")
     if not 1 <= args.max_depth <= 10:
         ap.error(f"--max-depth: expected 1..10 doublings, found {args.max_depth}")
     args.marginal = args.marginal or ("none" if args.nuts_driver == "numpyro" else "sas")
-    lockstep = args.nuts_driver in ("lockstep", "chees")
     args.warmup = args.warmup if args.warmup is not None else (40 if lockstep else 100)
     if args.warmup < 1:
         ap.error(f"--warmup: expected at least 1 step, found {args.warmup}")

@@ -157,9 +157,9 @@ def _functions(log_density_z, target_accept, adapt_t, kernel, max_depth, batch):
         def nuts_iteration(carry, k):
             x0, v0, g0, ad = carry
             eps = jnp.where(adapting, jnp.exp(ad.da.log_x), eps_fixed)
-            keys = jax.random.split(k, x0.shape[0])
+            keys, inverse_mass = jax.random.split(k, x0.shape[0]), chol @ chol.T
             states, info = jax.lax.map(  # ``batch`` chains at a time, vectorized (they wait for their longest tree)
-                lambda a: nuts_kernel(a[0], a[1], lambda q: log_density_x(q, tp), eps, chol @ chol.T,
+                lambda a: nuts_kernel(a[0], a[1], lambda q: log_density_x(q, tp), eps, inverse_mass,
                                       max_num_doublings=max_depth), (keys, HMCState(x0, v0, g0)), batch_size=batch)
             mean_accept = jnp.mean(jnp.where(jnp.isfinite(info.acceptance_rate), info.acceptance_rate, 0.0))
             da = jax.lax.cond(adapting, lambda d: da_update(d, target_accept - mean_accept), lambda d: d, ad.da)
@@ -271,8 +271,11 @@ def run_lockstep_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, 
     n_metric = z.shape[1] - z.shape[1] // 2
     new_metric(z[:, -n_metric:])
     readapt(rewarm)
-    length = f", T {t_fixed:.3f}" if kernel == "jittered" else ""
-    _log(f"{name}: metric from {chains * n_metric} draws, eps {eps:.3f}{length}, {grad_evals} gradients, "
+
+    def tuning():  # the step size, and the trajectory length where the kernel has one
+        return f"eps {eps:.3f}" + (f", T {t_fixed:.3f}" if kernel == "jittered" else "")
+
+    _log(f"{name}: metric from {chains * n_metric} draws, {tuning()}, {grad_evals} gradients, "
          f"{time.perf_counter() - t0:.1f} s")
     kept, divergences = [], 0
     while True:
@@ -282,8 +285,7 @@ def run_lockstep_rounds(loglike_u, to_theta, *, dim, chains, seed, max_seconds, 
             new_metric(allz)
             n_metric = allz.shape[1]
             readapt(refresh_rewarm)
-            length = f", T {t_fixed:.3f}" if kernel == "jittered" else ""
-            _log(f"{name}: metric from {allz.shape[0] * allz.shape[1]} draws, eps {eps:.3f}{length}")
+            _log(f"{name}: metric from {allz.shape[0] * allz.shape[1]} draws, {tuning()}")
         z, div = run(chunk, False)
         divergences += div
         zk, u, rhat, ess, elapsed, done = check_round(kept, z, coords, to_theta, t0, name, grad_evals, divergences,
